@@ -1,0 +1,68 @@
+using Forge.Cleaning;
+using Forge.Evaluator;
+using Forge.Feedback;
+using Forge.Inference;
+using Forge.Ingestion;
+using Forge.Orchestrator;
+using Forge.ServiceDefaults;
+using Forge.Tokenizer;
+using Forge.Trainer;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Forge.Cli;
+
+/// <summary>
+/// Every service in one process, on the in-memory bus, the embedded store and a local folder, answering on the
+/// same public routes as the gateway does in the distributed mode.
+/// </summary>
+public static class EmbeddedHost
+{
+    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        if (overrides is not null)
+            builder.Configuration.AddInMemoryCollection(overrides);
+
+        builder.AddServiceDefaults();
+        builder.AddIngestion();
+        builder.AddCleaning();
+        builder.AddTokenizer();
+        builder.AddTrainer();
+        builder.AddEvaluator();
+        builder.AddFeedback();
+        builder.AddInference();
+        builder.AddOrchestrator();
+        builder.AddForgeBus(bus =>
+        {
+            bus.AddIngestionConsumers();
+            bus.AddCleaningConsumers();
+        });
+
+        var app = builder.Build();
+
+        app.MapDefaultEndpoints();
+        app.MapIngestionApi();
+        app.MapCleaningApi();
+        app.MapTokenizerApi();
+        app.MapTrainerApi();
+        app.MapEvaluatorApi();
+        app.MapFeedbackApi();
+        app.MapInferenceApi();
+        app.MapOrchestratorApi();
+        MapGatewayCompatibleRoutes(app);
+        return app;
+    }
+
+    /// <summary>The gateway's own routes, answered in-process: per-service health and the status list.</summary>
+    private static void MapGatewayCompatibleRoutes(WebApplication app)
+    {
+        foreach (var service in ForgeServices.All)
+            app.MapHealthEndpoints($"/health/{service}");
+        app.MapGet("/api/status", Ok<IReadOnlyList<ServiceStatus>> (HttpContext context) =>
+                TypedResults.Ok<IReadOnlyList<ServiceStatus>>(ForgeServices.All
+                    .Select(service => new ServiceStatus(service, $"in-process ({context.Request.Host})", "Healthy"))
+                    .ToList()))
+            .WithName("Status")
+            .WithSummary("The services in this embedded host");
+    }
+}

@@ -1,0 +1,6 @@
+using System.CommandLine;
+using Forge.Cli;
+
+var root = new RootCommand("Forge: build your own language model from your own text.");
+root.Subcommands.Add(UpCommand.Create());
+return await root.Parse(args).InvokeAsync();

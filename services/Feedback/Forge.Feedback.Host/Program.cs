@@ -1,0 +1,15 @@
+using Forge.Feedback;
+using Forge.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddFeedback();
+builder.AddForgeBus();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+app.MapFeedbackApi();
+
+app.Run();

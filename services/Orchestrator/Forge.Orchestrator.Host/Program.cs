@@ -1,0 +1,15 @@
+using Forge.Orchestrator;
+using Forge.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddOrchestrator();
+builder.AddForgeBus();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+app.MapOrchestratorApi();
+
+app.Run();

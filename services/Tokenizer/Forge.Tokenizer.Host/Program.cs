@@ -1,0 +1,15 @@
+using Forge.Tokenizer;
+using Forge.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddTokenizer();
+builder.AddForgeBus();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+app.MapTokenizerApi();
+
+app.Run();

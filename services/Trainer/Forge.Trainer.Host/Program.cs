@@ -1,0 +1,15 @@
+using Forge.Trainer;
+using Forge.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddTrainer();
+builder.AddForgeBus();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+app.MapTrainerApi();
+
+app.Run();

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+
+namespace Forge.ServiceDefaults;
+
+public static class Extensions
+{
+    public static ForgeOptions GetForgeOptions(this IHostApplicationBuilder builder) =>
+        builder.Configuration.GetSection(ForgeOptions.Section).Get<ForgeOptions>() ?? new ForgeOptions();
+
+    /// <summary>What every Forge service shares: logging, problem details, health checks, body limits and the stores.</summary>
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
+    {
+        var options = builder.GetForgeOptions();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.ReadFrom.Configuration(builder.Configuration)
+                .Enrich.FromLogContext()
+                .Enrich.WithProperty("Service", options.ServiceName)
+                .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Service} {SourceContext}: {Message:lj}{NewLine}{Exception}");
+            if (builder.Configuration["Seq:ServerUrl"] is { Length: > 0 } seqUrl)
+                logger.WriteTo.Seq(seqUrl, apiKey: builder.Configuration["Seq:ApiKey"]);
+        });
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier;
+            context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+        });
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+        });
+        return builder;
+    }
+
+    /// <summary>The metadata and artifact stores chosen by configuration, with their readiness checks. Safe to call once per service in one host.</summary>
+    public static IHostApplicationBuilder AddForgeStorage(this IHostApplicationBuilder builder)
+    {
+        if (builder.Properties.TryAdd(typeof(StorageRegistration), true))
+            builder.Services.AddForgeStorage(builder.GetForgeOptions());
+        return builder;
+    }
+
+    /// <summary>The error pipeline and the two health endpoints: /health/live (the process runs) and /health/ready (bus and stores answer).</summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseSerilogRequestLogging();
+        app.MapHealthEndpoints("/health");
+        return app;
+    }
+
+    public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder routes, string prefix)
+    {
+        routes.MapHealthChecks($"{prefix}/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });
+        routes.MapHealthChecks($"{prefix}/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = WriteHealthAsync });
+        return routes;
+    }
+
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return JsonSerializer.SerializeAsync(context.Response.Body, new
+        {
+            status = report.Status.ToString(),
+            durationMs = report.TotalDuration.TotalMilliseconds,
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        }, cancellationToken: context.RequestAborted);
+    }
+}
