@@ -38,6 +38,7 @@ public static class Extensions
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
         });
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.AddHealthChecks();
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         builder.Services.ConfigureHttpJsonOptions(json =>
         {

@@ -77,7 +77,7 @@ public static class RepositoryPaths
     public static string Root { get; } = FindRoot();
 
     /// <summary>Debug or Release, as this test assembly was built.</summary>
-    public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+    public static string Configuration { get; } = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
 
     public static string HostAssembly(string relativeProjectFolder, string assemblyName) =>
         Path.Combine(Root, relativeProjectFolder, "bin", Configuration, "net10.0", assemblyName + ".dll");
