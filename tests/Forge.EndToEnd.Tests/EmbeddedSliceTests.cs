@@ -38,6 +38,15 @@ public sealed class EmbeddedSliceTests(EmbeddedForge forge) : IClassFixture<Embe
     }
 
     [Fact]
+    public async Task TheTrainerReportsTheDeviceItTrainsOn()
+    {
+        var device = await forge.Client.GetFromJsonAsync<JsonElement>("/api/trainer/device");
+
+        Assert.Equal(device.GetProperty("cudaAvailable").GetBoolean() ? "cuda" : "cpu", device.GetProperty("device").GetString());
+        Assert.True(device.GetProperty("threads").GetInt32() >= 1);
+    }
+
+    [Fact]
     public async Task RedeliveringDocumentsIngestedLeavesOneCleanShard()
     {
         var artifacts = forge.App.Services.GetRequiredService<IArtifactStore>();
