@@ -32,7 +32,8 @@ for trx in "$results"/*.trx; do
   value() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
   passed=$((passed + $(value passed)))
   failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
-  skipped=$((skipped + $(value notExecuted)))
+  # VSTest leaves notExecuted at 0 for skipped xunit tests; they are the ones counted but not executed.
+  skipped=$((skipped + $(value total) - $(value executed)))
 done
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The run broke without a failing test to show for it (a crash, a hang, a missing result file).
