@@ -8,6 +8,7 @@ using Forge.ServiceDefaults;
 using Forge.Tokenizer;
 using Forge.Trainer;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Forge.Cli;
 
@@ -58,10 +59,14 @@ public static class EmbeddedHost
     {
         foreach (var service in ForgeServices.All)
             app.MapHealthEndpoints($"/health/{service}");
-        app.MapGet("/api/status", Ok<IReadOnlyList<ServiceStatus>> (HttpContext context) =>
-                TypedResults.Ok<IReadOnlyList<ServiceStatus>>(ForgeServices.All
-                    .Select(service => new ServiceStatus(service, $"in-process ({context.Request.Host})", "Healthy"))
-                    .ToList()))
+        // Every service shares this process, its bus and its stores, so one readiness report speaks for all of them.
+        app.MapGet("/api/status", async Task<Ok<IReadOnlyList<ServiceStatus>>> (HttpContext context, HealthCheckService health) =>
+            {
+                var report = await health.CheckHealthAsync(check => check.Tags.Contains("ready"), context.RequestAborted);
+                return TypedResults.Ok<IReadOnlyList<ServiceStatus>>(ForgeServices.All
+                    .Select(service => new ServiceStatus(service, $"in-process ({context.Request.Host})", report.Status.ToString()))
+                    .ToList());
+            })
             .WithName("Status")
             .WithSummary("The services in this embedded host");
     }

@@ -35,6 +35,7 @@ public sealed class EmbeddedSliceTests(EmbeddedForge forge) : IClassFixture<Embe
 
         var status = await forge.Client.GetFromJsonAsync<JsonElement>("/api/status");
         Assert.Equal(ForgeServices.All.Order(), status.EnumerateArray().Select(s => s.GetProperty("service").GetString()!).Order());
+        Assert.All(status.EnumerateArray(), s => Assert.Equal("Healthy", s.GetProperty("health").GetString()));
     }
 
     [Fact]
