@@ -21,6 +21,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
                 (StatusCodes.Status413PayloadTooLarge, "Request body too large", e.Message),
             BadHttpRequestException e => (e.StatusCode, "Bad request", e.Message),
             JsonException e => (StatusCodes.Status400BadRequest, "Malformed JSON", e.Message),
+            ProblemException e => (e.Status, e.Title, e.Message),
             ArtifactNotFoundException e => (StatusCodes.Status404NotFound, "Not found", e.Message),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
                 (499, "Client closed request", "The client went away."),

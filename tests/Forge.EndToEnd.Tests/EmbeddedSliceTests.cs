@@ -53,12 +53,13 @@ public sealed class EmbeddedSliceTests(EmbeddedForge forge) : IClassFixture<Embe
         var artifacts = forge.App.Services.GetRequiredService<IArtifactStore>();
         var bus = forge.App.Services.GetRequiredService<IBus>();
         var datasetId = SliceScenarios.NewDatasetId();
+        await SliceScenarios.CreateDatasetAsync(forge.Client, datasetId);
         var rawKey = $"datasets/{datasetId}/raw/redelivered.jsonl";
-        var raw = Encoding.UTF8.GetBytes("{\"text\":\"one\"}\n{\"text\":\"two\"}\n");
+        var raw = Encoding.UTF8.GetBytes("{\"text\":\"one document\"}\n{\"text\":\"another document\"}\n");
         await artifacts.PutBytesAsync(rawKey, raw);
         var consumed = new ConsumeCounter();
         using var _ = bus.ConnectConsumeObserver(consumed);
-        var message = new DocumentsIngested(datasetId, "redelivered", rawKey, 2, raw.Length, DateTime.UtcNow);
+        var message = new DocumentsIngested(datasetId, "redelivered", $"{datasetId}:test", rawKey, 2, raw.Length, DateTime.UtcNow);
 
         await bus.Publish(message);
         await bus.Publish(message);

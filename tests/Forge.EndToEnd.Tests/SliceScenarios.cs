@@ -11,10 +11,13 @@ public static class SliceScenarios
 {
     public static readonly TimeSpan CleaningDeadline = TimeSpan.FromSeconds(30);
 
-    public static async Task CreateDatasetAsync(HttpClient client, string datasetId)
+    /// <summary>Creates a dataset; unless told otherwise, its cleaning skips the quality filters, which short test documents would fail.</summary>
+    public static async Task CreateDatasetAsync(HttpClient client, string datasetId, object? cleaningSettings = null)
     {
         using var response = await client.PostAsJsonAsync("/api/ingestion/datasets", new { id = datasetId, description = "e2e" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var settings = await client.PutAsJsonAsync($"/api/cleaning/datasets/{datasetId}/settings", cleaningSettings ?? new { qualityFilters = false });
+        Assert.Equal(HttpStatusCode.OK, settings.StatusCode);
     }
 
     /// <summary>Posts documents, then waits until the dataset shows the batch as cleaned, with counts.</summary>

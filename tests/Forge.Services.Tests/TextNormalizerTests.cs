@@ -1,4 +1,4 @@
-using Forge.Cleaning.Domain;
+using Forge.Cleaning.Pipeline;
 
 namespace Forge.Services.Tests;
 

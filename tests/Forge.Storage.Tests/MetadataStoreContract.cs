@@ -122,6 +122,40 @@ public abstract class MetadataStoreContract
     }
 
     [SkippableFact]
+    public async Task InsertingManySaysWhichWereStored()
+    {
+        var samples = await SamplesAsync();
+        Assert.True(await samples.TryInsertAsync(NewSample("old") with { Slug = "taken" }));
+
+        var inserted = await samples.TryInsertManyAsync(
+        [
+            NewSample("m1"),
+            NewSample("old", rank: 9),
+            NewSample("m2") with { Slug = "taken" },
+            NewSample("m3"),
+            NewSample("m1", rank: 5),
+        ]);
+
+        Assert.Equal([true, false, false, true, false], inserted);
+        Assert.Equal(["m1", "m3", "old"], (await samples.FindAsync(_ => true, new() { SortBy = s => s.Id })).Select(s => s.Id));
+        Assert.Equal(0, (await samples.GetAsync("m1"))!.Rank);
+        Assert.Empty(await samples.TryInsertManyAsync([]));
+    }
+
+    [SkippableFact]
+    public async Task GetManyReturnsTheDocumentsThatExist()
+    {
+        var samples = await SamplesAsync();
+        await samples.UpsertAsync(NewSample("g1"));
+        await samples.UpsertAsync(NewSample("g2"));
+
+        var found = await samples.GetManyAsync(["g2", "missing", "g1"]);
+
+        Assert.Equal(["g1", "g2"], found.Select(s => s.Id).Order());
+        Assert.Empty(await samples.GetManyAsync([]));
+    }
+
+    [SkippableFact]
     public async Task UpsertReplacesTheDocumentWithTheSameId()
     {
         var samples = await SamplesAsync();

@@ -28,6 +28,12 @@ public interface IDocumentCollection<T> where T : class, IDocument
     /// </summary>
     Task<bool> TryInsertAsync(T document, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Inserts many documents in one round trip; element i of the result says whether document i was stored
+    /// (false: its id or a unique value was taken, by an earlier document in the store or in this same call).
+    /// </summary>
+    Task<IReadOnlyList<bool>> TryInsertManyAsync(IReadOnlyList<T> documents, CancellationToken cancellationToken = default);
+
     /// <summary>Inserts or replaces the document with the same id.</summary>
     /// <exception cref="DuplicateDocumentException">another document holds one of its unique index values.</exception>
     Task UpsertAsync(T document, CancellationToken cancellationToken = default);
@@ -39,6 +45,9 @@ public interface IDocumentCollection<T> where T : class, IDocument
     Task<bool> TryReplaceAsync(T document, Expression<Func<T, bool>> precondition, CancellationToken cancellationToken = default);
 
     Task<T?> GetAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>The documents with these ids that exist, in no particular order.</summary>
+    Task<IReadOnlyList<T>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<T>> FindAsync(Expression<Func<T, bool>> filter, FindOptions<T>? options = null, CancellationToken cancellationToken = default);
 

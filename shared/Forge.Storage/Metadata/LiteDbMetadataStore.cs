@@ -58,6 +58,29 @@ public sealed class LiteDbMetadataStore : IMetadataStore, IDisposable
             }
         }
 
+        public Task<IReadOnlyList<bool>> TryInsertManyAsync(IReadOnlyList<T> documents, CancellationToken cancellationToken = default)
+        {
+            foreach (var document in documents)
+                RequireId(document);
+            var inserted = new bool[documents.Count];
+            lock (gate)
+            {
+                for (var i = 0; i < documents.Count; i++)
+                {
+                    try
+                    {
+                        collection.Insert(documents[i]);
+                        inserted[i] = true;
+                    }
+                    catch (LiteException e) when (e.ErrorCode == LiteException.INDEX_DUPLICATE_KEY)
+                    {
+                        inserted[i] = false;
+                    }
+                }
+            }
+            return Task.FromResult<IReadOnlyList<bool>>(inserted);
+        }
+
         public Task UpsertAsync(T document, CancellationToken cancellationToken = default)
         {
             RequireId(document);
@@ -99,6 +122,20 @@ public sealed class LiteDbMetadataStore : IMetadataStore, IDisposable
         {
             lock (gate)
                 return Task.FromResult<T?>(collection.FindById(id));
+        }
+
+        public Task<IReadOnlyList<T>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
+        {
+            var found = new List<T>(ids.Count);
+            lock (gate)
+            {
+                foreach (var id in ids)
+                {
+                    if (collection.FindById(id) is { } document)
+                        found.Add(document);
+                }
+            }
+            return Task.FromResult<IReadOnlyList<T>>(found);
         }
 
         public Task<IReadOnlyList<T>> FindAsync(Expression<Func<T, bool>> filter, FindOptions<T>? options = null, CancellationToken cancellationToken = default)

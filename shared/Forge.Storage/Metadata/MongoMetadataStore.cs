@@ -69,6 +69,25 @@ public sealed class MongoMetadataStore : IMetadataStore
             }
         }
 
+        public async Task<IReadOnlyList<bool>> TryInsertManyAsync(IReadOnlyList<T> documents, CancellationToken cancellationToken = default)
+        {
+            foreach (var document in documents)
+                RequireId(document);
+            var inserted = Enumerable.Repeat(true, documents.Count).ToArray();
+            if (documents.Count == 0)
+                return inserted;
+            try
+            {
+                await collection.InsertManyAsync(documents, new InsertManyOptions { IsOrdered = false }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MongoBulkWriteException<T> e) when (e.WriteErrors.All(w => w.Category == ServerErrorCategory.DuplicateKey))
+            {
+                foreach (var error in e.WriteErrors)
+                    inserted[error.Index] = false;
+            }
+            return inserted;
+        }
+
         public async Task UpsertAsync(T document, CancellationToken cancellationToken = default)
         {
             RequireId(document);
@@ -99,6 +118,11 @@ public sealed class MongoMetadataStore : IMetadataStore
 
         public async Task<T?> GetAsync(string id, CancellationToken cancellationToken = default) =>
             await collection.Find(ById(id)).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+
+        public async Task<IReadOnlyList<T>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default) =>
+            ids.Count == 0
+                ? []
+                : await collection.Find(Builders<T>.Filter.In(new StringFieldDefinition<T, string>("_id"), ids)).ToListAsync(cancellationToken).ConfigureAwait(false);
 
         public async Task<IReadOnlyList<T>> FindAsync(Expression<Func<T, bool>> filter, FindOptions<T>? options = null, CancellationToken cancellationToken = default)
         {

@@ -1,4 +1,5 @@
 using Forge.Cleaning.Domain;
+using Forge.Cleaning.Pipeline;
 using Forge.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -7,9 +8,10 @@ namespace Forge.Cleaning.Consumers;
 
 /// <summary>
 /// Cleans one ingested batch into one shard. Idempotent: the shard key and record id derive from the batch id,
-/// and a redelivered message for a batch already cleaned only re-announces the existing shard.
+/// dedup never counts a document as a duplicate of itself, and a redelivered message for a batch already cleaned
+/// only re-announces the existing shard.
 /// </summary>
-public sealed class CleanIngestedDocumentsConsumer(CleaningStore store, BatchCleaner cleaner, TimeProvider clock, ILogger<CleanIngestedDocumentsConsumer> logger)
+public sealed class CleanIngestedDocumentsConsumer(CleaningStore store, BatchCleaner cleaner, CleaningSettingsProvider settings, TimeProvider clock, ILogger<CleanIngestedDocumentsConsumer> logger)
     : IConsumer<DocumentsIngested>
 {
     public async Task Consume(ConsumeContext<DocumentsIngested> context)
@@ -19,17 +21,21 @@ public sealed class CleanIngestedDocumentsConsumer(CleaningStore store, BatchCle
         if (shard is null)
         {
             var shardKey = BatchCleaner.ShardKeyFor(message.DatasetId, message.BatchId);
-            var result = await cleaner.CleanAsync(message.RawKey, shardKey, context.CancellationToken);
+            var datasetSettings = await settings.ForDatasetAsync(message.DatasetId, context.CancellationToken);
+            var result = await cleaner.CleanAsync(message.DatasetId, message.BatchId, message.RawKey, shardKey, datasetSettings, context.CancellationToken);
             var candidate = new CleanShard
             {
                 Id = message.BatchId,
                 DatasetId = message.DatasetId,
+                SourceId = message.SourceId,
                 ShardKey = shardKey,
                 DocumentsIn = result.DocumentsIn,
                 DocumentsOut = result.DocumentsOut,
                 BytesIn = result.BytesIn,
                 BytesOut = result.BytesOut,
                 Dropped = result.Dropped,
+                Samples = result.Samples,
+                Redactions = result.Redactions,
                 CleanedAt = clock.GetUtcNow().UtcDateTime,
             };
             // Two deliveries racing both write the same deterministic shard; only one record wins.
@@ -42,7 +48,7 @@ public sealed class CleanIngestedDocumentsConsumer(CleaningStore store, BatchCle
         {
             logger.LogInformation("Batch {BatchId} of dataset {DatasetId} was already cleaned; announcing the existing shard again", message.BatchId, message.DatasetId);
         }
-        await context.Publish(new ShardCleaned(shard.DatasetId, shard.Id, shard.ShardKey, shard.DocumentsIn, shard.DocumentsOut, shard.BytesIn, shard.BytesOut, shard.CleanedAt));
+        await context.Publish(new ShardCleaned(shard.DatasetId, shard.Id, shard.SourceId, shard.ShardKey, shard.DocumentsIn, shard.DocumentsOut, shard.BytesIn, shard.BytesOut, shard.CleanedAt));
     }
 }
 

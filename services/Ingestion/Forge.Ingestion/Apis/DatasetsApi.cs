@@ -1,10 +1,11 @@
 using System.Text.RegularExpressions;
+using Forge.Contracts;
 using Forge.Ingestion.Domain;
 using Forge.ServiceDefaults;
+using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace Forge.Ingestion.Apis;
@@ -13,7 +14,7 @@ public sealed record CreateDatasetRequest(string? Id, string? Description);
 
 public sealed record DatasetTotals(int Batches, int Documents, long Bytes, int CleanedBatches, int CleanedDocuments, long CleanedBytes);
 
-public sealed record DatasetView(string Id, string Description, DateTime CreatedAt, DatasetTotals Totals, IReadOnlyList<Batch> Batches);
+public sealed record DatasetView(string Id, string Description, DateTime CreatedAt, DatasetTotals Totals, IReadOnlyList<Source> Sources, IReadOnlyList<Batch> Batches);
 
 public sealed record DatasetSummary(string Id, string Description, DateTime CreatedAt);
 
@@ -22,12 +23,13 @@ public static partial class DatasetsApi
     public static RouteGroupBuilder MapDatasetsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/ingestion/datasets").WithTags("Datasets");
-        group.MapPost("/", CreateDatasetAsync).WithName("CreateDataset").WithSummary("Creates a dataset that batches can be posted to");
+        group.MapPost("/", CreateDatasetAsync).WithName("CreateDataset").WithSummary("Creates a dataset that documents can be sent to");
         group.MapGet("/", ListDatasetsAsync).WithName("ListDatasets").WithSummary("Lists datasets");
-        group.MapGet("/{datasetId}", GetDatasetAsync).WithName("GetDataset").WithSummary("A dataset with its batches, their cleaning state and totals");
-        group.MapPost("/{datasetId}/documents", PostDocumentsAsync).WithName("PostDocuments")
-            .WithSummary("Stores a JSON array of text documents as one batch; an Idempotency-Key header makes retries store it once");
+        group.MapGet("/{datasetId}", GetDatasetAsync).WithName("GetDataset").WithSummary("A dataset with its sources, batches, their cleaning state and totals");
         group.MapGet("/{datasetId}/batches/{batchId}", GetBatchAsync).WithName("GetBatch").WithSummary("One batch");
+        group.MapGet("/{datasetId}/sources", ListSourcesAsync).WithName("ListSources").WithSummary("The sources documents came from");
+        group.MapDelete("/{datasetId}/sources/{sourceName}", DeleteSourceAsync).WithName("DeleteSource")
+            .WithSummary("Deletes a source: its documents are left out of every dataset version sealed afterwards");
         return group;
     }
 
@@ -58,11 +60,12 @@ public static partial class DatasetsApi
         if (await store.Datasets.GetAsync(datasetId, cancellationToken) is not { } dataset)
             return Problems.NotFound("dataset", datasetId);
         var batches = await store.Batches.FindAsync(b => b.DatasetId == datasetId, new() { SortBy = b => b.ReceivedAt }, cancellationToken);
+        var sources = await store.Sources.FindAsync(s => s.DatasetId == datasetId, new() { SortBy = s => s.CreatedAt }, cancellationToken);
         var cleaned = batches.Where(b => b.Cleaned is not null).ToList();
         var totals = new DatasetTotals(
             batches.Count, batches.Sum(b => b.Documents), batches.Sum(b => b.Bytes),
             cleaned.Count, cleaned.Sum(b => b.Cleaned!.DocumentsOut), cleaned.Sum(b => b.Cleaned!.BytesOut));
-        return TypedResults.Ok(new DatasetView(dataset.Id, dataset.Description, dataset.CreatedAt, totals, batches));
+        return TypedResults.Ok(new DatasetView(dataset.Id, dataset.Description, dataset.CreatedAt, totals, sources, batches));
     }
 
     private static async Task<Results<Ok<Batch>, ProblemHttpResult>> GetBatchAsync(string datasetId, string batchId, IngestionStore store, CancellationToken cancellationToken)
@@ -71,30 +74,22 @@ public static partial class DatasetsApi
         return batch is not null && batch.DatasetId == datasetId ? TypedResults.Ok(batch) : Problems.NotFound("batch", batchId);
     }
 
-    private static async Task<Results<Accepted<Batch>, Ok<Batch>, ProblemHttpResult>> PostDocumentsAsync(
-        string datasetId,
-        HttpRequest request,
-        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        IngestionStore store,
-        BatchIngestor ingestor,
-        CancellationToken cancellationToken)
+    private static async Task<Results<Ok<IReadOnlyList<Source>>, ProblemHttpResult>> ListSourcesAsync(string datasetId, IngestionStore store, CancellationToken cancellationToken)
     {
-        if (request.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
-            return Problems.UnsupportedMediaType($"Send the documents as application/json, not {contentType}.");
-        if (idempotencyKey is { Length: 0 or > 200 })
-            return Problems.Invalid("Idempotency-Key", "The key must have 1 to 200 characters.");
         if (await store.Datasets.GetAsync(datasetId, cancellationToken) is null)
             return Problems.NotFound("dataset", datasetId);
+        return TypedResults.Ok(await store.Sources.FindAsync(s => s.DatasetId == datasetId, new() { SortBy = s => s.CreatedAt }, cancellationToken));
+    }
 
-        // Kestrel enforces the body limit while this reads, answering 413 through the exception handler.
-        using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, cancellationToken);
-        var (documents, error) = DocumentBatchParser.Parse(body.GetBuffer().AsMemory(0, (int)body.Length));
-        if (error is not null)
-            return error.Status == StatusCodes.Status400BadRequest ? Problems.BadRequest("Malformed request", error.Message) : Problems.Invalid(error.Field, error.Message);
-
-        var outcome = await ingestor.IngestAsync(datasetId, idempotencyKey, documents!, cancellationToken);
-        var location = $"/api/ingestion/datasets/{datasetId}/batches/{outcome.Batch.Id}";
-        return outcome.Created ? TypedResults.Accepted(location, outcome.Batch) : TypedResults.Ok(outcome.Batch);
+    private static async Task<Results<Ok<Source>, ProblemHttpResult>> DeleteSourceAsync(
+        string datasetId, string sourceName, IngestionStore store, IPublishEndpoint publisher, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (await store.Sources.GetAsync(SourceIds.For(datasetId, sourceName), cancellationToken) is not { } source)
+            return Problems.NotFound("source", sourceName);
+        var deleted = source.DeletedAt is null ? source with { DeletedAt = clock.GetUtcNow().UtcDateTime } : source;
+        await store.Sources.UpsertAsync(deleted, cancellationToken);
+        // Published again on a repeated delete: consumers treat it idempotently, and a lost first publish is mended.
+        await publisher.Publish(new SourceDeleted(datasetId, deleted.Id, deleted.DeletedAt!.Value), cancellationToken);
+        return TypedResults.Ok(deleted);
     }
 }

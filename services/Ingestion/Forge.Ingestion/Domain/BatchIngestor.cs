@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Forge.Contracts;
+using Forge.ServiceDefaults;
+using Microsoft.AspNetCore.Http;
 using Forge.Storage.Artifacts;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -10,43 +11,68 @@ namespace Forge.Ingestion.Domain;
 
 public sealed record IngestOutcome(Batch Batch, bool Created);
 
+/// <summary>A batch ready to commit: its documents as JSON lines, and where they came from.</summary>
+public sealed record PendingBatch(string DatasetId, Source Source, string BatchId, string? IdempotencyKey, byte[] JsonLines, int Documents);
+
 /// <summary>
-/// Accepts a validated batch: the raw artifact is written first, then the batch record is inserted (the commit
-/// point), then DocumentsIngested is published. A failed publish is retried by <see cref="UnpublishedBatchDispatcher"/>,
-/// so an accepted batch always reaches cleaning.
+/// Commits batches: the raw artifact is written first, then the batch record is inserted (the commit point), then
+/// DocumentsIngested is published. A failed publish is retried by <see cref="UnpublishedBatchDispatcher"/>, so an
+/// accepted batch always reaches cleaning; a failure before the record leaves no batch behind.
 /// </summary>
 public sealed class BatchIngestor(IngestionStore store, IArtifactStore artifacts, IPublishEndpoint publisher, TimeProvider clock, ILogger<BatchIngestor> logger)
 {
-    public async Task<IngestOutcome> IngestAsync(string datasetId, string? idempotencyKey, IReadOnlyList<RawDocument> documents, CancellationToken cancellationToken)
+    /// <summary>A fresh batch id, or a deterministic one for a client-supplied key (and the batch's position in a stream).</summary>
+    public static string BatchIdFor(string datasetId, string? idempotencyKey, int sequence = 0)
     {
-        var batchId = idempotencyKey is null ? Guid.CreateVersion7().ToString("N") : BatchIdFor(datasetId, idempotencyKey);
-        if (idempotencyKey is not null && await store.Batches.GetAsync(batchId, cancellationToken) is { } existing)
+        if (idempotencyKey is null)
+            return Guid.CreateVersion7().ToString("N");
+        var material = sequence == 0 ? $"{datasetId}\n{idempotencyKey}" : $"{datasetId}\n{idempotencyKey}\n{sequence}";
+        return "k" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(material)))[..31];
+    }
+
+    /// <summary>Records the source on first use; a deleted source cannot take new documents.</summary>
+    public async Task<Source> EnsureSourceAsync(string datasetId, string name, string kind, string? uri, CancellationToken cancellationToken)
+    {
+        var id = SourceIds.For(datasetId, name);
+        var source = new Source { Id = id, DatasetId = datasetId, Name = name, Kind = kind, Uri = uri, CreatedAt = clock.GetUtcNow().UtcDateTime };
+        if (await store.Sources.TryInsertAsync(source, cancellationToken))
+            return source;
+        var existing = await store.Sources.GetAsync(id, cancellationToken) ?? source;
+        if (existing.DeletedAt is not null)
+            throw new SourceDeletedException(existing);
+        return existing;
+    }
+
+    public async Task<IngestOutcome> CommitAsync(PendingBatch pending, CancellationToken cancellationToken)
+    {
+        if (pending.IdempotencyKey is not null && await store.Batches.GetAsync(pending.BatchId, cancellationToken) is { } existing)
             return new IngestOutcome(existing, Created: false);
 
         // The attempt suffix keeps two concurrent retries of one batch from overwriting each other's raw file.
-        var rawKey = $"datasets/{datasetId}/raw/{batchId}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}.jsonl";
-        var raw = ToJsonLines(documents);
-        await artifacts.PutBytesAsync(rawKey, raw, cancellationToken);
+        var rawKey = $"datasets/{pending.DatasetId}/raw/{pending.BatchId}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}.jsonl";
+        await artifacts.PutBytesAsync(rawKey, pending.JsonLines, cancellationToken);
 
         var batch = new Batch
         {
-            Id = batchId,
-            DatasetId = datasetId,
-            IdempotencyKey = idempotencyKey,
+            Id = pending.BatchId,
+            DatasetId = pending.DatasetId,
+            SourceId = pending.Source.Id,
+            IdempotencyKey = pending.IdempotencyKey,
             RawKey = rawKey,
-            Documents = documents.Count,
-            Bytes = raw.Length,
+            Documents = pending.Documents,
+            Bytes = pending.JsonLines.Length,
             Status = BatchStatus.Received,
             ReceivedAt = clock.GetUtcNow().UtcDateTime,
         };
         if (!await store.Batches.TryInsertAsync(batch, CancellationToken.None))
         {
             await artifacts.DeleteAsync(rawKey, CancellationToken.None);
-            var winner = await store.Batches.GetAsync(batchId, CancellationToken.None)
-                ?? throw new InvalidOperationException($"Batch {batchId} was reported as a duplicate but cannot be read.");
+            var winner = await store.Batches.GetAsync(batch.Id, CancellationToken.None)
+                ?? throw new InvalidOperationException($"Batch {batch.Id} was reported as a duplicate but cannot be read.");
             return new IngestOutcome(winner, Created: false);
         }
-        logger.LogInformation("Stored batch {BatchId} of dataset {DatasetId}: {Documents} documents, {Bytes} bytes", batchId, datasetId, batch.Documents, batch.Bytes);
+        logger.LogInformation("Stored batch {BatchId} of dataset {DatasetId} from source {SourceId}: {Documents} documents, {Bytes} bytes",
+            batch.Id, batch.DatasetId, batch.SourceId, batch.Documents, batch.Bytes);
         return new IngestOutcome(await TryPublishAsync(batch, CancellationToken.None) ?? batch, Created: true);
     }
 
@@ -55,7 +81,7 @@ public sealed class BatchIngestor(IngestionStore store, IArtifactStore artifacts
     {
         try
         {
-            await publisher.Publish(new DocumentsIngested(batch.DatasetId, batch.Id, batch.RawKey, batch.Documents, batch.Bytes, batch.ReceivedAt), cancellationToken);
+            await publisher.Publish(new DocumentsIngested(batch.DatasetId, batch.Id, batch.SourceId, batch.RawKey, batch.Documents, batch.Bytes, batch.ReceivedAt), cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -66,27 +92,16 @@ public sealed class BatchIngestor(IngestionStore store, IArtifactStore artifacts
         // Cleaning may already have reported back; never move a batch backwards from Cleaned.
         return await store.Batches.TryReplaceAsync(published, b => b.Status == BatchStatus.Received, cancellationToken) ? published : batch;
     }
+}
 
-    public static string BatchIdFor(string datasetId, string idempotencyKey) =>
-        "k" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{datasetId}\n{idempotencyKey}")))[..31];
+public sealed class SourceDeletedException(Source source)
+    : ProblemException(StatusCodes.Status409Conflict, "Source deleted", $"Source '{source.Name}' of dataset '{source.DatasetId}' was deleted; use another source name.")
+{
+    public Source DeletedSource { get; } = source;
+}
 
-    private static byte[] ToJsonLines(IReadOnlyList<RawDocument> documents)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, SkipValidation = true }))
-        {
-            foreach (var document in documents)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("text", document.Text);
-                if (document.Id is not null)
-                    writer.WriteString("id", document.Id);
-                writer.WriteEndObject();
-                writer.Flush();
-                buffer.WriteByte((byte)'\n');
-                writer.Reset();
-            }
-        }
-        return buffer.ToArray();
-    }
+public static class SourceIds
+{
+    /// <summary>A source id is the dataset and the source's name, so naming the same source again reuses it.</summary>
+    public static string For(string datasetId, string name) => $"{datasetId}:{name}";
 }

@@ -9,6 +9,19 @@ public sealed record Dataset : IDocument
     public DateTime CreatedAt { get; init; }
 }
 
+/// <summary>Where documents came from: every batch names its source, for lineage and for deleting a source's documents.</summary>
+public sealed record Source : IDocument
+{
+    public required string Id { get; init; }
+    public required string DatasetId { get; init; }
+    public required string Name { get; init; }
+    /// <summary>json, text, ndjson or file.</summary>
+    public required string Kind { get; init; }
+    public string? Uri { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? DeletedAt { get; init; }
+}
+
 public enum BatchStatus
 {
     /// <summary>Stored and recorded; DocumentsIngested not yet confirmed published.</summary>
@@ -22,6 +35,7 @@ public sealed record Batch : IDocument
 {
     public required string Id { get; init; }
     public required string DatasetId { get; init; }
+    public required string SourceId { get; init; }
     public string? IdempotencyKey { get; init; }
     public required string RawKey { get; init; }
     public int Documents { get; init; }

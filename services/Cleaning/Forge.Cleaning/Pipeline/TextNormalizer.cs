@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Forge.Cleaning.Domain;
+namespace Forge.Cleaning.Pipeline;
 
 /// <summary>
 /// The first cleaning step: Unicode NFC, one kind of line break, no control or format characters, runs of
