@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace Forge.EndToEnd.Tests;
 
 /// <summary>The same slice through the gateway, with each service in its own process on the real RabbitMQ and S3.</summary>
-public sealed class DistributedSliceTests(DistributedForge forge) : IClassFixture<DistributedForge>
+[Collection(DistributedCollection.Name)]
+public sealed class DistributedSliceTests(DistributedForge forge)
 {
     [SkippableFact]
     public async Task PostedDocumentsEndCleanedWithCountsThroughTheGateway()
