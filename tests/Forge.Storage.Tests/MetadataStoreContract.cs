@@ -235,6 +235,19 @@ public abstract class MetadataStoreContract
     }
 
     [SkippableFact]
+    public async Task FindIdsReturnsOnlyTheMatchingIds()
+    {
+        var samples = await SamplesAsync();
+        for (var i = 0; i < 6; i++)
+            await samples.UpsertAsync(NewSample($"i{i}", group: i < 4 ? "in" : "out"));
+
+        var ids = await samples.FindIdsAsync(s => s.Group == "in");
+
+        Assert.Equal(["i0", "i1", "i2", "i3"], ids.Order());
+        Assert.Empty(await samples.FindIdsAsync(s => s.Group == "none"));
+    }
+
+    [SkippableFact]
     public async Task DeletesReportWhatTheyRemoved()
     {
         var samples = await SamplesAsync();

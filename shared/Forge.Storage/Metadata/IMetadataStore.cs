@@ -51,6 +51,9 @@ public interface IDocumentCollection<T> where T : class, IDocument
 
     Task<IReadOnlyList<T>> FindAsync(Expression<Func<T, bool>> filter, FindOptions<T>? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>The ids of the matching documents, without reading the documents themselves.</summary>
+    Task<IReadOnlyList<string>> FindIdsAsync(Expression<Func<T, bool>> filter, CancellationToken cancellationToken = default);
+
     Task<long> CountAsync(Expression<Func<T, bool>> filter, CancellationToken cancellationToken = default);
 
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);

@@ -65,16 +65,35 @@ public sealed class LiteDbMetadataStore : IMetadataStore, IDisposable
             var inserted = new bool[documents.Count];
             lock (gate)
             {
+                // Under the store's gate nothing else writes, so checking ids first and inserting the rest in one
+                // bulk transaction is exact, and far faster than one journaled insert per document.
+                var ids = new HashSet<string>(StringComparer.Ordinal);
+                var fresh = new List<T>(documents.Count);
                 for (var i = 0; i < documents.Count; i++)
                 {
-                    try
+                    inserted[i] = ids.Add(documents[i].Id) && collection.FindById(documents[i].Id) is null;
+                    if (inserted[i])
+                        fresh.Add(documents[i]);
+                }
+                try
+                {
+                    collection.InsertBulk(fresh);
+                }
+                catch (LiteException e) when (e.ErrorCode == LiteException.INDEX_DUPLICATE_KEY)
+                {
+                    // A secondary unique index refused one of them; the bulk insert rolled back, so go one by one.
+                    for (var i = 0; i < documents.Count; i++)
                     {
-                        collection.Insert(documents[i]);
-                        inserted[i] = true;
-                    }
-                    catch (LiteException e) when (e.ErrorCode == LiteException.INDEX_DUPLICATE_KEY)
-                    {
-                        inserted[i] = false;
+                        if (!inserted[i])
+                            continue;
+                        try
+                        {
+                            collection.Insert(documents[i]);
+                        }
+                        catch (LiteException single) when (single.ErrorCode == LiteException.INDEX_DUPLICATE_KEY)
+                        {
+                            inserted[i] = false;
+                        }
                     }
                 }
             }
@@ -151,6 +170,12 @@ public sealed class LiteDbMetadataStore : IMetadataStore, IDisposable
                 var results = options?.Limit is { } limit ? query.Limit(limit).ToList() : query.ToList();
                 return Task.FromResult<IReadOnlyList<T>>(results);
             }
+        }
+
+        public Task<IReadOnlyList<string>> FindIdsAsync(Expression<Func<T, bool>> filter, CancellationToken cancellationToken = default)
+        {
+            lock (gate)
+                return Task.FromResult<IReadOnlyList<string>>(collection.Query().Where(filter).Select(d => d.Id).ToList());
         }
 
         public Task<long> CountAsync(Expression<Func<T, bool>> filter, CancellationToken cancellationToken = default)

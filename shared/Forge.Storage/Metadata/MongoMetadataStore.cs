@@ -137,6 +137,12 @@ public sealed class MongoMetadataStore : IMetadataStore
             return await find.ToListAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        public async Task<IReadOnlyList<string>> FindIdsAsync(Expression<Func<T, bool>> filter, CancellationToken cancellationToken = default)
+        {
+            var ids = await collection.Find(filter).Project(Builders<T>.Projection.Include("_id")).ToListAsync(cancellationToken).ConfigureAwait(false);
+            return ids.Select(d => d["_id"].AsString).ToList();
+        }
+
         public Task<long> CountAsync(Expression<Func<T, bool>> filter, CancellationToken cancellationToken = default) =>
             collection.CountDocumentsAsync(filter, cancellationToken: cancellationToken);
 

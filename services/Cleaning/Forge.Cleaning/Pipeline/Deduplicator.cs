@@ -103,13 +103,15 @@ public sealed class Deduplicator(CleaningStore store, TimeProvider clock)
 
         public async Task SyncAsync(CleaningStore store, MinHasher hasher, TimeProvider clock, TimeSpan overlap, CancellationToken cancellationToken)
         {
+            // Batches stored since the last sync, with an overlap for batches another replica stored late; only the
+            // ids are read, and only batches not seen before are loaded.
             var since = Math.Max(0, _highWater - overlap.Ticks);
-            var batches = await store.LshBatches.FindAsync(b => b.DatasetId == datasetId && b.Sequence >= since, cancellationToken: cancellationToken);
-            foreach (var batch in batches)
+            var ids = await store.LshBatches.FindIdsAsync(b => b.DatasetId == datasetId && b.Sequence >= since, cancellationToken);
+            var unseen = ids.Where(id => !_loadedBatches.Contains(id)).ToList();
+            foreach (var batch in await store.LshBatches.GetManyAsync(unseen, cancellationToken))
             {
                 _highWater = Math.Max(_highWater, batch.Sequence);
-                if (!_loadedBatches.Add(batch.Id))
-                    continue;
+                _loadedBatches.Add(batch.Id);
                 foreach (var entry in batch.Entries)
                 {
                     var signature = Decode(entry.Signature);

@@ -4,13 +4,13 @@ using System.Runtime.InteropServices;
 namespace Forge.Cleaning.Pipeline;
 
 /// <summary>
-/// MinHash signatures over word shingles, for near-duplicate detection with LSH. Each of the
-/// bands × rows permutations is a universal hash h(x) = (a·x + b) mod (2^61 − 1) of the shingle's 64-bit hash;
-/// the coefficients come from a fixed seed, so signatures agree across processes and restarts.
+/// MinHash signatures over word shingles, for near-duplicate detection with LSH. Permutation p maps a shingle's
+/// 64-bit hash x to a_p·x + b_p (mod 2^64, a_p odd): a bijection of the 64-bit space, so each is a true permutation,
+/// and one multiply-add per shingle and permutation keeps hashing fast. The coefficients come from a fixed seed, so
+/// signatures agree across processes and restarts.
 /// </summary>
 public sealed class MinHasher
 {
-    private const ulong MersennePrime = (1UL << 61) - 1;
     private readonly ulong[] _a;
     private readonly ulong[] _b;
 
@@ -25,8 +25,8 @@ public sealed class MinHasher
         var state = seed;
         for (var i = 0; i < permutations; i++)
         {
-            _a[i] = 1 + SplitMix(ref state) % (MersennePrime - 1);
-            _b[i] = SplitMix(ref state) % MersennePrime;
+            _a[i] = SplitMix(ref state) | 1;
+            _b[i] = SplitMix(ref state);
         }
     }
 
@@ -38,22 +38,19 @@ public sealed class MinHasher
     /// <summary>The signature of a text: lowercase words, shingled, min-hashed. A text shorter than one shingle is one shingle.</summary>
     public ulong[] Signature(string text)
     {
-        var wordHashes = WordHashes(text);
+        var shingles = ShingleHashes(text);
         var signature = new ulong[Permutations];
-        Array.Fill(signature, ulong.MaxValue);
-        var shingles = Math.Max(1, wordHashes.Count - ShingleWords + 1);
-        for (var s = 0; s < shingles; s++)
+        // Permutation-major: the inner loop keeps one permutation's coefficients and running minimum in registers.
+        for (var p = 0; p < signature.Length; p++)
         {
-            var shingle = 0xcbf29ce484222325UL;
-            for (var w = s; w < Math.Min(wordHashes.Count, s + ShingleWords); w++)
-                shingle = (shingle ^ wordHashes[w]) * 0x100000001b3UL;
-            var x = shingle % MersennePrime;
-            for (var p = 0; p < signature.Length; p++)
+            ulong a = _a[p], b = _b[p], min = ulong.MaxValue;
+            foreach (var x in shingles)
             {
-                var h = MulAddMod(_a[p], x, _b[p]);
-                if (h < signature[p])
-                    signature[p] = h;
+                var h = a * x + b;
+                if (h < min)
+                    min = h;
             }
+            signature[p] = min;
         }
         return signature;
     }
@@ -94,6 +91,25 @@ public sealed class MinHasher
         return estimate + 2.5 * Math.Sqrt(variance) >= threshold;
     }
 
+    private ReadOnlySpan<ulong> ShingleHashes(string text)
+    {
+        var words = WordHashes(text);
+        var count = Math.Max(1, words.Count - ShingleWords + 1);
+        var shingles = new ulong[count];
+        for (var s = 0; s < count; s++)
+        {
+            var shingle = 0xcbf29ce484222325UL;
+            for (var w = s; w < Math.Min(words.Count, s + ShingleWords); w++)
+                shingle = (shingle ^ words[w]) * 0x100000001b3UL;
+            // A final avalanche, so that shingles differing in one word differ in every bit.
+            shingle ^= shingle >> 33;
+            shingle *= 0xff51afd7ed558ccdUL;
+            shingle ^= shingle >> 33;
+            shingles[s] = shingle;
+        }
+        return shingles;
+    }
+
     private static List<ulong> WordHashes(string text)
     {
         var hashes = new List<ulong>(text.Length / 5 + 1);
@@ -116,15 +132,6 @@ public sealed class MinHasher
             hashes.Add(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(lower[..length])));
         }
         return hashes;
-    }
-
-    private static ulong MulAddMod(ulong a, ulong x, ulong b)
-    {
-        var product = (UInt128)a * x + b;
-        // Reduce modulo 2^61 - 1 without division: fold the high bits onto the low ones.
-        var folded = (ulong)(product & MersennePrime) + (ulong)(product >> 61);
-        folded = (folded & MersennePrime) + (folded >> 61);
-        return folded >= MersennePrime ? folded - MersennePrime : folded;
     }
 
     private static ulong SplitMix(ref ulong state)

@@ -32,6 +32,10 @@ public static class QualityFilter
 
     private readonly record struct Word(int Start, int Length, ulong Hash);
 
+    // Reused per thread: a document is checked without allocating its word list or n-gram tables anew.
+    [ThreadStatic] private static List<Word>? _words;
+    [ThreadStatic] private static NGramTable? _table;
+
     /// <summary>Returns the reason the document fails, or null when it passes every rule.</summary>
     public static string? Check(string text, CleaningSettings settings)
     {
@@ -41,7 +45,8 @@ public static class QualityFilter
 
     private static List<Word> Words(string text)
     {
-        var words = new List<Word>(text.Length / 5 + 1);
+        var words = _words ??= new List<Word>(1024);
+        words.Clear();
         var span = text.AsSpan();
         var i = 0;
         while (i < span.Length)
@@ -155,7 +160,7 @@ public static class QualityFilter
     /// <summary>Splits on the separator (runs of it count once) and counts the pieces that repeat an earlier one, and their characters.</summary>
     private static (int Pieces, int Duplicates, long DuplicateChars) Duplicates(string text, string separator)
     {
-        var seen = new HashSet<ulong>();
+        var seen = Table(text.AsSpan().Count('\n') + 1);
         int pieces = 0, duplicates = 0;
         long duplicateChars = 0;
         var span = text.AsSpan().Trim('\n');
@@ -164,7 +169,7 @@ public static class QualityFilter
             var end = span.IndexOf(separator, StringComparison.Ordinal);
             var piece = end < 0 ? span : span[..end];
             pieces++;
-            if (!seen.Add(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(piece))))
+            if (seen.Increment(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(piece))) > 1)
             {
                 duplicates++;
                 duplicateChars += piece.Length;
@@ -181,14 +186,12 @@ public static class QualityFilter
     {
         if (words.Count < n)
             return 0;
-        var counts = new Dictionary<ulong, int>();
+        var counts = Table(words.Count);
         long best = 0;
         var bestCount = 0;
         for (var i = 0; i + n <= words.Count; i++)
         {
-            var hash = NGramHash(words, i, n);
-            ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, hash, out _);
-            count++;
+            var count = counts.Increment(NGramHash(words, i, n));
             if (count > bestCount)
             {
                 bestCount = count;
@@ -201,12 +204,12 @@ public static class QualityFilter
     /// <summary>Characters in n-grams that repeat an earlier one; after a repeat the scan skips past it, as Gopher does.</summary>
     private static long DuplicateNGramChars(List<Word> words, int n)
     {
-        var seen = new HashSet<ulong>();
+        var seen = Table(words.Count);
         long repeated = 0;
         var i = 0;
         while (i + n <= words.Count)
         {
-            if (!seen.Add(NGramHash(words, i, n)))
+            if (seen.Increment(NGramHash(words, i, n)) > 1)
             {
                 repeated += NGramChars(words, i, n, spaces: false);
                 i += n;
@@ -217,6 +220,13 @@ public static class QualityFilter
             }
         }
         return repeated;
+    }
+
+    private static NGramTable Table(int expected)
+    {
+        var table = _table ??= new NGramTable();
+        table.Reset(expected + 1);
+        return table;
     }
 
     private static ulong NGramHash(List<Word> words, int start, int n)
