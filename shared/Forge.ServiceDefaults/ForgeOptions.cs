@@ -20,6 +20,12 @@ public sealed record ForgeOptions
     /// <summary>"filesystem" (default, a folder under DataPath) or "s3".</summary>
     public string Artifacts { get; init; } = "filesystem";
 
+    /// <summary>
+    /// Lets several processes on one machine share the embedded metadata file (LiteDB's shared mode, a named mutex
+    /// around every operation): slower, for local multi-process setups and tests without MongoDB.
+    /// </summary>
+    public bool MetadataShared { get; init; }
+
     /// <summary>Where the embedded stores keep their files.</summary>
     public string DataPath { get; init; } = ".forge";
 

@@ -11,7 +11,7 @@ internal static class StorageRegistration
     {
         services.AddSingleton<IMetadataStore>(_ => options.Metadata.ToLowerInvariant() switch
         {
-            "embedded" or "litedb" => new LiteDbMetadataStore(Path.Combine(options.DataPath, "metadata.db")),
+            "embedded" or "litedb" => new LiteDbMetadataStore(Path.Combine(options.DataPath, "metadata.db"), options.MetadataShared),
             "mongodb" or "mongo" => new MongoMetadataStore(options.MongoDb),
             var other => throw new InvalidOperationException($"Forge:Metadata '{other}' is not known; use 'embedded' or 'mongodb'."),
         });

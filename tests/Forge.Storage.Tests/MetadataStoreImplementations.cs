@@ -34,6 +34,42 @@ public sealed class LiteDbMetadataStoreContract : MetadataStoreContract, IDispos
     }
 }
 
+/// <summary>The embedded store in shared mode, as several processes on one machine use it.</summary>
+public sealed class SharedLiteDbMetadataStoreContract : MetadataStoreContract, IDisposable
+{
+    private readonly TemporaryFolder _folder = new("litedb-shared");
+    private readonly List<LiteDbMetadataStore> _stores = [];
+
+    protected override Task<IMetadataStore> CreateStoreAsync()
+    {
+        var store = new LiteDbMetadataStore(Path.Combine(_folder.Path, $"{_stores.Count}.db"), shared: true);
+        _stores.Add(store);
+        return Task.FromResult<IMetadataStore>(store);
+    }
+
+    [Fact]
+    public async Task ClaimsThroughTwoOpenersOfOneFileHaveExactlyOneWinner()
+    {
+        var path = Path.Combine(_folder.Path, "two-openers.db");
+        using var first = new LiteDbMetadataStore(path, shared: true);
+        using var second = new LiteDbMetadataStore(path, shared: true);
+        await first.Collection<Sample>("leases").UpsertAsync(new Sample { Id = "run", State = LeaseState.Free });
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(() =>
+            (i % 2 == 0 ? first : second).Collection<Sample>("leases")
+                .TryReplaceAsync(new Sample { Id = "run", State = LeaseState.Held, Lease = new Lease { Owner = $"w{i}" } }, s => s.State == LeaseState.Free))));
+
+        Assert.Equal(1, claims.Count(won => won));
+    }
+
+    public void Dispose()
+    {
+        foreach (var store in _stores)
+            store.Dispose();
+        _folder.Dispose();
+    }
+}
+
 public sealed class MongoMetadataStoreContract : MetadataStoreContract, IAsyncLifetime
 {
     private readonly List<MongoMetadataStore> _stores = [];

@@ -11,8 +11,10 @@ public sealed class LiteDbMetadataStore : IMetadataStore, IDisposable
 {
     private readonly LiteDatabase _database;
     private readonly Lock _gate = new();
+    private readonly string? _crossProcessLock;
 
-    public LiteDbMetadataStore(string path)
+    /// <param name="shared">Open the file in LiteDB's shared mode, so that several processes can use it (slower).</param>
+    public LiteDbMetadataStore(string path, bool shared = false)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(folder))
@@ -23,11 +25,33 @@ public sealed class LiteDbMetadataStore : IMetadataStore, IDisposable
         mapper.RegisterType<DateTime>(
             value => new BsonValue(value.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(value, DateTimeKind.Utc) : value.ToUniversalTime()),
             bson => bson.AsDateTime.ToUniversalTime());
-        _database = new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct }, mapper);
+        _database = new LiteDatabase(new ConnectionString { Filename = path, Connection = shared ? ConnectionType.Shared : ConnectionType.Direct }, mapper);
+        _crossProcessLock = shared ? Path.GetFullPath(path) + ".cas-lock" : null;
     }
 
     public IDocumentCollection<T> Collection<T>(string name) where T : class, IDocument =>
-        new LiteDbCollection<T>(_database.GetCollection<T>(name), name, _gate);
+        new LiteDbCollection<T>(_database.GetCollection<T>(name), name, _gate, _crossProcessLock);
+
+    /// <summary>
+    /// In shared mode each LiteDB operation is atomic on its own, but a compare-and-swap is a read and a write:
+    /// an exclusive lock on a file beside the database (flock on Linux) makes the pair atomic across processes.
+    /// </summary>
+    private static FileStream? LockAcrossProcesses(string? lockFile)
+    {
+        if (lockFile is null)
+            return null;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            }
+            catch (IOException) when (attempt < 2000)
+            {
+                Thread.Sleep(5);
+            }
+        }
+    }
 
     public Task PingAsync(CancellationToken cancellationToken = default)
     {
@@ -38,7 +62,7 @@ public sealed class LiteDbMetadataStore : IMetadataStore, IDisposable
 
     public void Dispose() => _database.Dispose();
 
-    private sealed class LiteDbCollection<T>(ILiteCollection<T> collection, string name, Lock gate) : IDocumentCollection<T>
+    private sealed class LiteDbCollection<T>(ILiteCollection<T> collection, string name, Lock gate, string? crossProcessLock) : IDocumentCollection<T>
         where T : class, IDocument
     {
         public Task<bool> TryInsertAsync(T document, CancellationToken cancellationToken = default)
@@ -64,6 +88,7 @@ public sealed class LiteDbMetadataStore : IMetadataStore, IDisposable
                 RequireId(document);
             var inserted = new bool[documents.Count];
             lock (gate)
+            using (LockAcrossProcesses(crossProcessLock))
             {
                 // Under the store's gate nothing else writes, so checking ids first and inserting the rest in one
                 // bulk transaction is exact, and far faster than one journaled insert per document.
@@ -122,6 +147,7 @@ public sealed class LiteDbMetadataStore : IMetadataStore, IDisposable
             RequireId(document);
             var matches = precondition.Compile();
             lock (gate)
+            using (LockAcrossProcesses(crossProcessLock))
             {
                 var current = collection.FindById(document.Id);
                 if (current is null || !matches(current))

@@ -1,0 +1,25 @@
+namespace Forge.Contracts;
+
+/// <summary>A training run was submitted: any trainer with room may claim it (the run record holds its settings).</summary>
+public sealed record StartTrainingRun(string RunId);
+
+/// <summary>Progress of a run, every few steps, from the trainer that holds its lease.</summary>
+public sealed record TrainingRunProgressed(
+    string RunId,
+    string Trainer,
+    long Step,
+    long MaxSteps,
+    double Loss,
+    double LearningRate,
+    double TokensPerSecond,
+    double EtaSeconds);
+
+public sealed record TrainingRunEvaluated(string RunId, long Step, double ValidationLoss, double Perplexity);
+
+public sealed record CheckpointSaved(string RunId, long Step, string ManifestKey);
+
+public sealed record TrainingRunCompleted(string RunId, long Step, double FinalLoss, double? ValidationLoss, string CheckpointKey, string TokenizerId);
+
+public sealed record TrainingRunFailed(string RunId, string Reason);
+
+public sealed record TrainingRunCancelled(string RunId, long Step);
