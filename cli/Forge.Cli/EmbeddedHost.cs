@@ -37,6 +37,8 @@ public static class EmbeddedHost
         {
             bus.AddIngestionConsumers();
             bus.AddCleaningConsumers();
+            bus.AddOrchestratorConsumers();
+            bus.AddTrainerConsumers();
         });
 
         var app = builder.Build();

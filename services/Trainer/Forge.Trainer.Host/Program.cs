@@ -5,7 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddTrainer();
-builder.AddForgeBus();
+builder.AddForgeBus(bus => bus.AddTrainerConsumers());
 
 var app = builder.Build();
 

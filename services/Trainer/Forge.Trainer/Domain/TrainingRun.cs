@@ -1,0 +1,49 @@
+using Forge.Model;
+using Forge.Storage.Metadata;
+
+namespace Forge.Trainer.Domain;
+
+public enum RunState { Queued, Running, Completed, Failed, Cancelled }
+
+/// <summary>Which trainer holds a run, until when. The epoch grows with every new holder, fencing out a late one.</summary>
+public sealed record RunLease(string Owner, DateTime ExpiresAt, int Epoch);
+
+/// <summary>A stretch of steps one trainer trained: the history that shows no range was trained twice.</summary>
+public sealed record RunSegment(string Owner, int Epoch, long FromStep, long ToStep);
+
+public sealed record SavedCheckpoint(long Step, string ManifestKey, DateTime SavedAt);
+
+public sealed record LossPoint(long Step, double? Loss, double? LearningRate, double? ValidationLoss);
+
+/// <summary>A training run: its settings, its lease and what has been trained so far.</summary>
+public sealed record TrainingRun : IDocument
+{
+    public required string Id { get; init; }
+    public string Name { get; init; } = "";
+    public required GptConfig Model { get; init; }
+    public required TrainingConfig Training { get; init; }
+    public required string TokenizerId { get; init; }
+    public required List<string> TrainShards { get; init; }
+    public List<string> ValidationShards { get; init; } = [];
+    public RunState State { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? FinishedAt { get; init; }
+    public RunLease? Lease { get; init; }
+    public long Step { get; init; }
+    public double? LastLoss { get; init; }
+    public double? ValidationLoss { get; init; }
+    public double TokensPerSecond { get; init; }
+    public List<SavedCheckpoint> Checkpoints { get; init; } = [];
+    public List<RunSegment> Segments { get; init; } = [];
+    public List<LossPoint> Curve { get; init; } = [];
+    public bool CancelRequested { get; init; }
+    public string? Failure { get; init; }
+}
+
+public sealed class TrainerStore(IMetadataStore store)
+{
+    public IDocumentCollection<TrainingRun> Runs { get; } = store.Collection<TrainingRun>("trainer_runs");
+
+    public async Task EnsureIndexesAsync(CancellationToken cancellationToken) =>
+        await Runs.EnsureIndexAsync(r => r.State, cancellationToken: cancellationToken);
+}

@@ -1,0 +1,68 @@
+using System.Text;
+using Forge.ServiceDefaults;
+using Forge.Storage.Artifacts;
+using Forge.Testing;
+using Forge.Tokenization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Forge.Trainer.Tests;
+
+/// <summary>The trainer service in this process on a free loopback port, with the embedded stores, and token shards it makes itself.</summary>
+public sealed class TrainerHost : IAsyncLifetime
+{
+    public const string Corpus = "the quick brown fox jumps over the lazy dog. a stitch in time saves nine. ";
+    private readonly TemporaryFolder _data = new("trainer");
+    private WebApplication? _app;
+
+    public HttpClient Client { get; private set; } = null!;
+    public IArtifactStore Artifacts => _app!.Services.GetRequiredService<IArtifactStore>();
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration["Urls"] = "http://127.0.0.1:0";
+        builder.Configuration["Forge:DataPath"] = _data.Path;
+        builder.Configuration["Trainer:HeartbeatInterval"] = "00:00:00.200";
+        builder.Configuration["Trainer:SweepInterval"] = "00:00:00.500";
+        builder.Configuration["Trainer:Threads"] = "1";
+        builder.Configuration["Trainer:WorkFolder"] = Path.Combine(_data.Path, "work");
+        builder.AddServiceDefaults();
+        builder.AddTrainer();
+        builder.AddForgeBus(bus => bus.AddTrainerConsumers());
+        _app = builder.Build();
+        _app.MapDefaultEndpoints();
+        _app.MapTrainerApi();
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    /// <summary>A character-level shard of the corpus repeated, uploaded under <paramref name="key"/>.</summary>
+    public async Task<string> UploadShardAsync(string key, int repeats, string tokenizerId = "chars-test")
+    {
+        var text = string.Concat(Enumerable.Repeat(Corpus, repeats));
+        var alphabet = Corpus.Distinct().Order().ToList();
+        using var buffer = new MemoryStream();
+        using (var writer = new TokenShardWriter(buffer, alphabet.Count, alphabet.IndexOf(' '), tokenizerId))
+        {
+            writer.AppendDocument(text.Select(c => alphabet.IndexOf(c)).ToArray());
+            writer.Complete();
+        }
+        await Artifacts.PutBytesAsync(key, buffer.ToArray());
+        return key;
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        _data.Dispose();
+    }
+}
