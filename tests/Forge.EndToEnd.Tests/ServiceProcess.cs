@@ -86,13 +86,23 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new TimeoutException($"{Name} was not ready after {timeout.TotalSeconds:0}s:\n{Output}");
     }
 
+    private bool _disposed;
+
+    /// <summary>Kills the process (SIGKILL: no graceful shutdown, as when a machine dies) and waits for it to be gone.</summary>
+    public async Task KillAsync()
+    {
+        if (_disposed || _process.HasExited)
+            return;
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
+        if (_disposed)
+            return;
+        await KillAsync();
+        _disposed = true;
         _process.Dispose();
     }
 }

@@ -83,7 +83,7 @@ public sealed class RunExecution(RunLeases leases, ArtifactCheckpoints checkpoin
                 ValidationLoss = lastEvaluation?.Loss ?? r.ValidationLoss,
                 TokensPerSecond = lastRate,
                 Curve = [.. r.Curve.Concat(newPoints).TakeLast(CurveLimit)],
-                Segments = [.. r.Segments.Select(s => s.Owner == options.Replica && s.Epoch == epoch ? s with { ToStep = step } : s)],
+                Segments = [.. r.Segments.Select(s => s.Owner == options.Replica && s.Epoch == epoch ? s with { ToStep = step, LastBeatAt = Now() } : s)],
             }), CancellationToken.None) ?? throw new LeaseLostException(run.Id);
             lastBeat.Restart();
             return updated;

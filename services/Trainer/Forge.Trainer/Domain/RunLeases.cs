@@ -15,7 +15,7 @@ public sealed class RunLeases(TrainerStore store, TrainerOptions options, TimePr
         {
             State = RunState.Running,
             Lease = new RunLease(options.Replica, now + options.LeaseDuration, epoch),
-            Segments = [.. run.Segments, new RunSegment(options.Replica, epoch, run.Step, run.Step)],
+            Segments = [.. run.Segments, new RunSegment(options.Replica, epoch, run.Step, run.Step, now, now)],
         };
         bool won;
         if (run.Lease is null)

@@ -8,8 +8,11 @@ public enum RunState { Queued, Running, Completed, Failed, Cancelled }
 /// <summary>Which trainer holds a run, until when. The epoch grows with every new holder, fencing out a late one.</summary>
 public sealed record RunLease(string Owner, DateTime ExpiresAt, int Epoch);
 
-/// <summary>A stretch of steps one trainer trained: the history that shows no range was trained twice.</summary>
-public sealed record RunSegment(string Owner, int Epoch, long FromStep, long ToStep);
+/// <summary>
+/// A stretch of steps one trainer trained, from its claim to its last heartbeat: the history that shows no two
+/// trainers trained a run at once (a successor claims only after the predecessor's last heartbeat plus the lease).
+/// </summary>
+public sealed record RunSegment(string Owner, int Epoch, long FromStep, long ToStep, DateTime StartedAt, DateTime LastBeatAt);
 
 public sealed record SavedCheckpoint(long Step, string ManifestKey, DateTime SavedAt);
 
