@@ -37,7 +37,6 @@ public static class EmbeddedHost
         {
             bus.AddIngestionConsumers();
             bus.AddCleaningConsumers();
-            bus.AddOrchestratorConsumers();
             bus.AddTrainerConsumers();
         });
 
