@@ -37,6 +37,7 @@ public static class EmbeddedHost
         {
             bus.AddIngestionConsumers();
             bus.AddCleaningConsumers();
+            bus.AddOrchestratorConsumers();
             bus.AddTrainerConsumers();
         });
 

@@ -3,4 +3,5 @@ using Forge.Cli;
 
 var root = new RootCommand("Forge: build your own language model from your own text.");
 root.Subcommands.Add(UpCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -1,17 +1,43 @@
+using Forge.Evaluator.Apis;
+using Forge.Evaluator.Domain;
 using Forge.ServiceDefaults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Forge.Evaluator;
 
-/// <summary>Scores model versions (perplexity, BLEU, ROUGE) and gates promotion.</summary>
+/// <summary>Scores outputs (BLEU, chrF, ROUGE), keeps task eval sets and evaluations, and announces model versions' scores.</summary>
 public static class Extensions
 {
-    public static IHostApplicationBuilder AddEvaluator(this IHostApplicationBuilder builder) => builder.AddForgeStorage();
+    public static IHostApplicationBuilder AddEvaluator(this IHostApplicationBuilder builder)
+    {
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<EvaluatorStore>();
+        builder.Services.AddSingleton<EvalSetLibrary>();
+        builder.Services.AddScoped<EvaluationRecorder>();
+        builder.Services.AddHostedService<EvaluatorStartup>();
+        return builder.AddForgeStorage();
+    }
 
     public static IEndpointRouteBuilder MapEvaluatorApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapServiceInfo("evaluator");
+        routes.MapServiceInfo("evaluator",
+            "POST /api/evaluator/metrics/bleu", "POST /api/evaluator/metrics/chrf", "POST /api/evaluator/metrics/rouge",
+            "POST|GET /api/evaluator/evalsets/{name}", "GET /api/evaluator/evalsets",
+            "POST /api/evaluator/evalsets/{name}/evaluations", "GET /api/evaluator/evaluations", "GET /api/evaluator/evaluations/{id}");
+        routes.MapMetricsApi();
+        routes.MapEvalSetsApi();
+        routes.MapEvaluationsApi();
         return routes;
+    }
+
+    /// <summary>Creates the evaluator's indexes when the service starts.</summary>
+    private sealed class EvaluatorStartup(EvaluatorStore store) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => store.EnsureIndexesAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -5,7 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddOrchestrator();
-builder.AddForgeBus();
+builder.AddForgeBus(bus => bus.AddOrchestratorConsumers());
 
 var app = builder.Build();
 

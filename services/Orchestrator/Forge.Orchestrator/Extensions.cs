@@ -1,17 +1,49 @@
+using Forge.Orchestrator.Apis;
+using Forge.Orchestrator.Consumers;
+using Forge.Orchestrator.Domain;
 using Forge.ServiceDefaults;
+using MassTransit;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Forge.Orchestrator;
 
-/// <summary>Runs recipes as builds and keeps the model registry.</summary>
+/// <summary>Keeps the model registry (versions, gated promotion, rollback); runs recipes as builds as they arrive.</summary>
 public static class Extensions
 {
-    public static IHostApplicationBuilder AddOrchestrator(this IHostApplicationBuilder builder) => builder.AddForgeStorage();
+    public static IHostApplicationBuilder AddOrchestrator(this IHostApplicationBuilder builder)
+    {
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<RegistryStore>();
+        builder.Services.AddScoped<ModelRegistry>();
+        builder.Services.AddHostedService<OrchestratorStartup>();
+        return builder.AddForgeStorage();
+    }
+
+    public static IBusRegistrationConfigurator AddOrchestratorConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<RecordEvaluationConsumer, RecordEvaluationConsumerDefinition>();
+        return bus;
+    }
 
     public static IEndpointRouteBuilder MapOrchestratorApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapServiceInfo("orchestrator");
+        routes.MapServiceInfo("orchestrator",
+            "POST|GET /api/orchestrator/models", "GET /api/orchestrator/models/{id}", "POST /api/orchestrator/models/{id}/metrics",
+            "POST /api/orchestrator/models/{id}/promote", "POST /api/orchestrator/models/rollback",
+            "GET /api/orchestrator/families", "GET /api/orchestrator/families/{model}", "PUT /api/orchestrator/families/{model}/policy");
+        routes.MapModelsApi();
+        routes.MapFamiliesApi();
         return routes;
+    }
+
+    /// <summary>Creates the registry's indexes (the unique checkpoint identity among them) when the service starts.</summary>
+    private sealed class OrchestratorStartup(RegistryStore store) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => store.EnsureIndexesAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -1,0 +1,46 @@
+using Forge.Storage.Metadata;
+
+namespace Forge.Evaluator.Domain;
+
+/// <summary>One task example: the prompt a model answers and the answers that count as right.</summary>
+public sealed record EvalExample(string Prompt, IReadOnlyList<string> References, string? Id = null);
+
+/// <summary>
+/// A stored eval set. Its examples are an immutable artifact named by their hash: metrics recorded against the set
+/// stay comparable because the set under a name never changes.
+/// </summary>
+public sealed record EvalSetRecord : IDocument
+{
+    /// <summary>The set's name.</summary>
+    public required string Id { get; init; }
+    public int ExampleCount { get; init; }
+    public int MaxReferences { get; init; }
+    public required string ArtifactKey { get; init; }
+    public required string Sha256 { get; init; }
+    public long Bytes { get; init; }
+    public DateTime CreatedAt { get; init; }
+}
+
+/// <summary>A model's outputs scored on an eval set; the full report, with every example, is the artifact at <see cref="ReportKey"/>.</summary>
+public sealed record Evaluation : IDocument
+{
+    public required string Id { get; init; }
+    public required string EvalSet { get; init; }
+    public required string EvalSetSha256 { get; init; }
+    public string? ModelVersionId { get; init; }
+    public Dictionary<string, double> Metrics { get; init; } = [];
+    public required string ReportKey { get; init; }
+    public DateTime CreatedAt { get; init; }
+}
+
+public sealed class EvaluatorStore(IMetadataStore store)
+{
+    public IDocumentCollection<EvalSetRecord> EvalSets { get; } = store.Collection<EvalSetRecord>("evaluator_evalsets");
+    public IDocumentCollection<Evaluation> Evaluations { get; } = store.Collection<Evaluation>("evaluator_evaluations");
+
+    public async Task EnsureIndexesAsync(CancellationToken cancellationToken)
+    {
+        await Evaluations.EnsureIndexAsync(e => e.EvalSet, cancellationToken: cancellationToken);
+        await Evaluations.EnsureIndexAsync(e => e.ModelVersionId, cancellationToken: cancellationToken);
+    }
+}

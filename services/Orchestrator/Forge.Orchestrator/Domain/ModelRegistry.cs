@@ -1,0 +1,289 @@
+using System.Security.Cryptography;
+using System.Text;
+using Forge.Contracts;
+using Forge.ServiceDefaults;
+using Forge.Storage.Metadata;
+using MassTransit;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Forge.Orchestrator.Domain;
+
+/// <summary>A candidate to register: the checkpoint, its lineage, any metrics already measured (eval set to name to value).</summary>
+public sealed record NewModelVersion(
+    string Model,
+    string RunId,
+    string CheckpointKey,
+    string TokenizerId,
+    IReadOnlyList<string> DatasetVersions,
+    IReadOnlyDictionary<string, Dictionary<string, double>> Metrics,
+    bool AutoPromote,
+    string By);
+
+public enum RegistrationResult
+{
+    Created,
+    /// <summary>The same checkpoint of the same run was registered before, with the same lineage: a retry.</summary>
+    Existing,
+    /// <summary>The same checkpoint of the same run was registered before with another tokenizer or other dataset versions.</summary>
+    Conflict,
+}
+
+public enum PromotionResult
+{
+    Promoted,
+    AlreadyPromoted,
+    Refused,
+}
+
+public sealed record PromotionOutcome(ModelVersion Version, PromotionResult Result, string? RetiredVersionId, IReadOnlyList<string> Reasons);
+
+/// <summary>A rollback's restored and retired versions, or why there was nothing to roll back.</summary>
+public sealed record RollbackOutcome(ModelVersion? Restored, ModelVersion? Retired, string? Refusal);
+
+/// <summary>
+/// The model registry. A family's promoted version changes only by compare-and-swap on the family document, so at
+/// any time there is at most one; the versions' own states follow each change in family-revision order, and a change
+/// interrupted half-way is finished by the next operation on the family. Events are published after the writes.
+/// </summary>
+public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publisher, TimeProvider clock, ILogger<ModelRegistry> logger)
+{
+    /// <summary>Who the registry's own promotions are attributed to.</summary>
+    public const string RegistryActor = "registry";
+
+    // Every lost compare-and-swap means another writer won, so this bounds only pathological contention.
+    private const int MaxAttempts = 100;
+
+    public async Task<(ModelVersion Version, RegistrationResult Result)> RegisterAsync(NewModelVersion request, CancellationToken cancellationToken)
+    {
+        var identity = CheckpointIdentity(request);
+        if (await store.Versions.FindOneAsync(v => v.CheckpointIdentity == identity, cancellationToken) is { } existing)
+            return (existing, SameLineage(existing, request) ? RegistrationResult.Existing : RegistrationResult.Conflict);
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        await store.Families.TryInsertAsync(new ModelFamily { Id = request.Model, CreatedAt = now }, cancellationToken);
+        var (family, _) = await UpdateFamilyAsync(request.Model, f => Task.FromResult<ModelFamily?>(f with { LastNumber = f.LastNumber + 1 }), cancellationToken);
+        var version = new ModelVersion
+        {
+            Id = $"{request.Model}@{family!.LastNumber}",
+            Model = request.Model,
+            Number = family.LastNumber,
+            RunId = request.RunId,
+            CheckpointKey = request.CheckpointKey,
+            TokenizerId = request.TokenizerId,
+            DatasetVersions = [.. request.DatasetVersions],
+            Metrics = request.Metrics.Select(m => new EvalSetMetrics { EvalSet = m.Key, Values = new(m.Value, StringComparer.Ordinal), MeasuredAt = now }).ToList(),
+            State = ModelState.Candidate,
+            AutoPromote = request.AutoPromote,
+            RegisteredAt = now,
+            History = [new HistoryEntry { At = now, By = request.By, Reason = "registered", To = ModelState.Candidate }],
+            CheckpointIdentity = identity,
+        };
+        if (!await store.Versions.TryInsertAsync(version, CancellationToken.None))
+        {
+            // A concurrent registration of the same checkpoint won; its number is used and this one is skipped.
+            var winner = await store.Versions.FindOneAsync(v => v.CheckpointIdentity == identity, CancellationToken.None)
+                ?? throw new InvalidOperationException($"Version of checkpoint {request.CheckpointKey} was reported as a duplicate but cannot be read.");
+            return (winner, SameLineage(winner, request) ? RegistrationResult.Existing : RegistrationResult.Conflict);
+        }
+        logger.LogInformation("Registered {ModelVersionId} from run {RunId}, checkpoint {CheckpointKey}", version.Id, version.RunId, version.CheckpointKey);
+        await publisher.Publish(new ModelVersionRegistered(version.Id, version.Model, version.RunId, version.CheckpointKey, version.TokenizerId, version.DatasetVersions, now), CancellationToken.None);
+
+        if (version.AutoPromote && version.Metrics.Count > 0)
+            version = (await PromoteAsync(version.Id, RegistryActor, "auto-promotion at registration", CancellationToken.None))!.Version;
+        return (version, RegistrationResult.Created);
+    }
+
+    /// <summary>
+    /// Records a version's metrics on an eval set (replacing earlier ones on that set), then, for a candidate that asked
+    /// for it, tries a gated promotion. Recording the same evaluation again changes nothing and promotes nothing.
+    /// </summary>
+    /// <returns>The version, or null when there is no such version.</returns>
+    public async Task<ModelVersion?> RecordMetricsAsync(
+        string versionId, string evalSet, IReadOnlyDictionary<string, double> metrics, string? evaluationId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var (version, changed) = await UpdateVersionAsync(versionId, v =>
+        {
+            var current = v.Metrics.Find(m => m.EvalSet == evalSet);
+            if (current is not null && current.EvaluationId == evaluationId && SameValues(current.Values, metrics))
+                return null;
+            var measured = new EvalSetMetrics { EvalSet = evalSet, Values = new(metrics, StringComparer.Ordinal), EvaluationId = evaluationId, MeasuredAt = now };
+            return v with { Metrics = [.. v.Metrics.Where(m => m.EvalSet != evalSet), measured] };
+        }, cancellationToken);
+        if (version is null || !changed)
+            return version;
+        logger.LogInformation("Recorded metrics of {ModelVersionId} on eval set {EvalSet}: {Metrics}", versionId, evalSet, metrics);
+        if (!version.AutoPromote || version.State != ModelState.Candidate)
+            return version;
+        return (await PromoteAsync(versionId, RegistryActor, $"auto-promotion after metrics on {evalSet}", cancellationToken))?.Version ?? version;
+    }
+
+    /// <summary>Promotes the version if its family's policy lets it replace the promoted one; null when there is no such version.</summary>
+    public async Task<PromotionOutcome?> PromoteAsync(string versionId, string by, string reason, CancellationToken cancellationToken)
+    {
+        if (await store.Versions.GetAsync(versionId, cancellationToken) is not { } candidate)
+            return null;
+        var now = clock.GetUtcNow().UtcDateTime;
+        PromotionOutcome outcome = null!;
+
+        async Task<ModelFamily?> DecideAsync(ModelFamily family)
+        {
+            await ApplyAsync(family.LastChange, cancellationToken);
+            var current = await store.Versions.GetAsync(versionId, cancellationToken) ?? candidate;
+            if (family.PromotedVersionId == versionId)
+            {
+                outcome = new PromotionOutcome(current, PromotionResult.AlreadyPromoted, null, []);
+                return null;
+            }
+            var incumbent = family.PromotedVersionId is { } promotedId ? await store.Versions.GetAsync(promotedId, cancellationToken) : null;
+            var reasons = family.Policy.Check(current, incumbent);
+            if (reasons.Count > 0)
+            {
+                outcome = new PromotionOutcome(current, PromotionResult.Refused, null, reasons);
+                return null;
+            }
+            outcome = new PromotionOutcome(current, PromotionResult.Promoted, family.PromotedVersionId, []);
+            return family with
+            {
+                PromotedVersionId = versionId,
+                PreviouslyPromoted = [.. family.PreviouslyPromoted.Where(id => id != versionId), .. family.PromotedVersionId is { } previous ? [previous] : Array.Empty<string>()],
+                LastChange = new StateChange { Revision = family.Revision + 1, PromotedVersionId = versionId, RetiredVersionId = family.PromotedVersionId, By = by, Reason = reason, At = now },
+            };
+        }
+
+        var (family, written) = await UpdateFamilyAsync(candidate.Model, DecideAsync, cancellationToken);
+        if (family is null)
+            throw new InvalidOperationException($"Version {versionId} has no family {candidate.Model}.");
+        if (!written)
+        {
+            if (outcome.Result == PromotionResult.Refused)
+            {
+                logger.LogInformation("Promotion of {ModelVersionId} by {By} refused: {Reasons}", versionId, by, outcome.Reasons);
+                await publisher.Publish(new PromotionRefused(versionId, candidate.Model, outcome.Reasons, by, now), CancellationToken.None);
+            }
+            return outcome;
+        }
+        await ApplyAsync(family.LastChange, CancellationToken.None);
+        logger.LogInformation("Promoted {ModelVersionId} by {By} ({Reason}); retired {RetiredVersionId}", versionId, by, reason, outcome.RetiredVersionId ?? "none");
+        await publisher.Publish(new ModelPromoted(versionId, candidate.Model, outcome.RetiredVersionId, by, reason, now), CancellationToken.None);
+        return outcome with { Version = await store.Versions.GetAsync(versionId, CancellationToken.None) ?? outcome.Version };
+    }
+
+    /// <summary>Retires the promoted version and restores the one promoted before it, without gates; null when the model is unknown.</summary>
+    public async Task<RollbackOutcome?> RollbackAsync(string model, string by, string reason, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        string? refusal = null;
+
+        async Task<ModelFamily?> DecideAsync(ModelFamily family)
+        {
+            await ApplyAsync(family.LastChange, cancellationToken);
+            refusal = family switch
+            {
+                { PromotedVersionId: null } => $"Model '{model}' has no promoted version to roll back.",
+                { PreviouslyPromoted.Count: 0 } => $"Model '{model}' has no earlier promoted version to restore.",
+                _ => null,
+            };
+            if (refusal is not null)
+                return null;
+            var restored = family.PreviouslyPromoted[^1];
+            return family with
+            {
+                PromotedVersionId = restored,
+                PreviouslyPromoted = family.PreviouslyPromoted.GetRange(0, family.PreviouslyPromoted.Count - 1),
+                LastChange = new StateChange { Revision = family.Revision + 1, PromotedVersionId = restored, RetiredVersionId = family.PromotedVersionId, By = by, Reason = reason, At = now },
+            };
+        }
+
+        var (family, written) = await UpdateFamilyAsync(model, DecideAsync, cancellationToken);
+        if (family is null)
+            return null;
+        if (!written)
+            return new RollbackOutcome(null, null, refusal);
+        var change = family.LastChange!;
+        await ApplyAsync(change, CancellationToken.None);
+        logger.LogInformation("Rolled back {Model} by {By} ({Reason}): retired {RetiredVersionId}, restored {RestoredVersionId}", model, by, reason, change.RetiredVersionId, change.PromotedVersionId);
+        await publisher.Publish(new ModelRolledBack(model, change.RetiredVersionId!, change.PromotedVersionId!, by, reason, now), CancellationToken.None);
+        return new RollbackOutcome(
+            await store.Versions.GetAsync(change.PromotedVersionId!, CancellationToken.None),
+            await store.Versions.GetAsync(change.RetiredVersionId!, CancellationToken.None),
+            null);
+    }
+
+    public async Task<ModelFamily> SetPolicyAsync(string model, PromotionPolicy policy, CancellationToken cancellationToken)
+    {
+        await store.Families.TryInsertAsync(new ModelFamily { Id = model, CreatedAt = clock.GetUtcNow().UtcDateTime }, cancellationToken);
+        var (family, _) = await UpdateFamilyAsync(model, f => Task.FromResult<ModelFamily?>(f with { Policy = policy }), cancellationToken);
+        logger.LogInformation("Promotion policy of {Model} set: {Gates} gates, must beat the promoted version: {MustBeatPromoted}", model, policy.Gates.Count, policy.MustBeatPromoted);
+        return family!;
+    }
+
+    /// <summary>
+    /// Makes the versions' states agree with a family change: the retired one first, so that no reader ever sees two
+    /// promoted versions. A version already past this change's revision is left alone, so replays are harmless.
+    /// </summary>
+    private async Task ApplyAsync(StateChange? change, CancellationToken cancellationToken)
+    {
+        if (change is null)
+            return;
+        if (change.RetiredVersionId is { } retired)
+            await SetStateAsync(retired, ModelState.Retired, change, cancellationToken);
+        if (change.PromotedVersionId is { } promoted)
+            await SetStateAsync(promoted, ModelState.Promoted, change, cancellationToken);
+    }
+
+    private async Task SetStateAsync(string versionId, ModelState state, StateChange change, CancellationToken cancellationToken) =>
+        await UpdateVersionAsync(versionId, v => v.StateRevision >= change.Revision ? null : v with
+        {
+            State = state,
+            StateRevision = change.Revision,
+            History = v.State == state ? v.History : [.. v.History, new HistoryEntry { At = change.At, By = change.By, Reason = change.Reason, From = v.State, To = state }],
+        }, cancellationToken);
+
+    /// <summary>Applies <paramref name="decide"/> to the family until its write wins the compare-and-swap; decide returns null to write nothing.</summary>
+    private async Task<(ModelFamily? Family, bool Written)> UpdateFamilyAsync(string model, Func<ModelFamily, Task<ModelFamily?>> decide, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            if (await store.Families.GetAsync(model, cancellationToken) is not { } family)
+                return (null, false);
+            if (await decide(family) is not { } decided)
+                return (family, false);
+            var expected = family.Revision;
+            var updated = decided with { Revision = expected + 1 };
+            if (await store.Families.TryReplaceAsync(updated, f => f.Revision == expected, cancellationToken))
+                return (updated, true);
+        }
+        throw Contention($"model {model}");
+    }
+
+    /// <summary>Applies <paramref name="change"/> to the version until its write wins the compare-and-swap; change returns null to write nothing.</summary>
+    private async Task<(ModelVersion? Version, bool Written)> UpdateVersionAsync(string versionId, Func<ModelVersion, ModelVersion?> change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            if (await store.Versions.GetAsync(versionId, cancellationToken) is not { } version)
+                return (null, false);
+            if (change(version) is not { } changed)
+                return (version, false);
+            var expected = version.Revision;
+            var updated = changed with { Revision = expected + 1 };
+            if (await store.Versions.TryReplaceAsync(updated, v => v.Revision == expected, cancellationToken))
+                return (updated, true);
+        }
+        throw Contention($"model version {versionId}");
+    }
+
+    private static ProblemException Contention(string what) =>
+        new(StatusCodes.Status409Conflict, "Conflict", $"The {what} kept changing under this request; try again.");
+
+    private static string CheckpointIdentity(NewModelVersion request) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{request.Model}\n{request.RunId}\n{request.CheckpointKey}")));
+
+    private static bool SameLineage(ModelVersion version, NewModelVersion request) =>
+        version.TokenizerId == request.TokenizerId && version.DatasetVersions.SequenceEqual(request.DatasetVersions);
+
+    private static bool SameValues(Dictionary<string, double> stored, IReadOnlyDictionary<string, double> metrics) =>
+        stored.Count == metrics.Count && metrics.All(m => stored.TryGetValue(m.Key, out var value) && value.Equals(m.Value));
+}
