@@ -39,6 +39,7 @@ public static class EmbeddedHost
             bus.AddCleaningConsumers();
             bus.AddOrchestratorConsumers();
             bus.AddTrainerConsumers();
+            bus.AddTokenizerConsumers();
         });
 
         var app = builder.Build();

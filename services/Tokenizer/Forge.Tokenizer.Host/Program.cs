@@ -5,7 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddTokenizer();
-builder.AddForgeBus();
+builder.AddForgeBus(bus => bus.AddTokenizerConsumers());
 
 var app = builder.Build();
 
