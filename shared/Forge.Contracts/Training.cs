@@ -23,3 +23,6 @@ public sealed record TrainingRunCompleted(string RunId, long Step, double FinalL
 public sealed record TrainingRunFailed(string RunId, string Reason);
 
 public sealed record TrainingRunCancelled(string RunId, long Step);
+
+/// <summary>A submitted run was refused before anything started: which field, and why.</summary>
+public sealed record TrainingRunRejected(string Field, string Reason, DateTime RejectedAt);

@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
 using System.Text;
+using Forge.Contracts;
+using MassTransit;
 using Forge.ServiceDefaults;
 using Forge.Storage.Artifacts;
 using Forge.Testing;
@@ -18,6 +21,9 @@ public sealed class TrainerHost : IAsyncLifetime
     private WebApplication? _app;
 
     public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>Every TrainingRunRejected the service published.</summary>
+    public ConcurrentQueue<TrainingRunRejected> Rejections { get; } = new();
     public IArtifactStore Artifacts => _app!.Services.GetRequiredService<IArtifactStore>();
 
     public async Task InitializeAsync()
@@ -31,7 +37,12 @@ public sealed class TrainerHost : IAsyncLifetime
         builder.Configuration["Trainer:WorkFolder"] = Path.Combine(_data.Path, "work");
         builder.AddServiceDefaults();
         builder.AddTrainer();
-        builder.AddForgeBus(bus => bus.AddTrainerConsumers());
+        builder.Services.AddSingleton(Rejections);
+        builder.AddForgeBus(bus =>
+        {
+            bus.AddTrainerConsumers();
+            bus.AddConsumer<RecordRejectionConsumer>();
+        });
         _app = builder.Build();
         _app.MapDefaultEndpoints();
         _app.MapTrainerApi();
@@ -64,5 +75,14 @@ public sealed class TrainerHost : IAsyncLifetime
             await _app.DisposeAsync();
         }
         _data.Dispose();
+    }
+}
+
+public sealed class RecordRejectionConsumer(ConcurrentQueue<TrainingRunRejected> rejections) : IConsumer<TrainingRunRejected>
+{
+    public Task Consume(ConsumeContext<TrainingRunRejected> context)
+    {
+        rejections.Enqueue(context.Message);
+        return Task.CompletedTask;
     }
 }

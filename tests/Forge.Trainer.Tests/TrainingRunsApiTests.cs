@@ -101,6 +101,8 @@ public sealed class TrainingRunsApiTests(TrainerHost host) : IClassFixture<Train
             Assert.True(status == HttpStatusCode.UnprocessableEntity, $"{field}: {status} {problem}");
             Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{field} not named in {problem}");
         }
+        await Eventually.WaitAsync(() => Task.FromResult(host.Rejections.Count), count => count >= cases.Length, TimeSpan.FromSeconds(10), "a rejection event per refused run");
+        Assert.Equal(cases.Select(c => c.Field).Order(), host.Rejections.Select(r => r.Field).Where(f => cases.Any(c => c.Field == f)).Distinct().Order());
         var runs = await host.Client.GetFromJsonAsync<JsonElement>("/api/trainer/runs");
         Assert.DoesNotContain(runs.EnumerateArray(), r => r.GetProperty("trainShards")[0].GetString() is "tokens/missing/train.bin" or "tokens/bad/train.bin");
     }

@@ -46,6 +46,20 @@ public static class RunsApi
     private static async Task<Results<Accepted<TrainingRun>, ProblemHttpResult>> SubmitAsync(
         HttpRequest request, TrainerStore store, IArtifactStore artifacts, IPublishEndpoint publisher, TimeProvider clock, CancellationToken cancellationToken)
     {
+        var result = await ValidateAndQueueAsync(request, store, artifacts, publisher, clock, cancellationToken);
+        // A refused run is an event too, so dashboards and the orchestrator see it fail fast; nothing was started.
+        if (result.Result is ProblemHttpResult { ProblemDetails.Extensions: var extensions }
+            && extensions.TryGetValue("errors", out var errors) && errors is Dictionary<string, string[]> named)
+        {
+            var (field, reasons) = named.First();
+            await publisher.Publish(new TrainingRunRejected(field, reasons[0], clock.GetUtcNow().UtcDateTime), cancellationToken);
+        }
+        return result;
+    }
+
+    private static async Task<Results<Accepted<TrainingRun>, ProblemHttpResult>> ValidateAndQueueAsync(
+        HttpRequest request, TrainerStore store, IArtifactStore artifacts, IPublishEndpoint publisher, TimeProvider clock, CancellationToken cancellationToken)
+    {
         SubmitRunRequest? submission;
         bool vocabularyGiven;
         try
