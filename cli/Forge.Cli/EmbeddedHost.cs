@@ -40,6 +40,7 @@ public static class EmbeddedHost
             bus.AddOrchestratorConsumers();
             bus.AddTrainerConsumers();
             bus.AddTokenizerConsumers();
+            bus.AddEvaluatorConsumers();
         });
 
         var app = builder.Build();

@@ -19,7 +19,8 @@ public sealed record ModelVersionRegistered(
     string CheckpointKey,
     string TokenizerId,
     IReadOnlyList<string> DatasetVersions,
-    DateTime RegisteredAt);
+    DateTime RegisteredAt,
+    IReadOnlyList<string> ValidationShards);
 
 /// <summary>A model version became the promoted one of its model; the one it replaced, if any, was retired.</summary>
 public sealed record ModelPromoted(

@@ -18,7 +18,17 @@ public sealed record TrainingRunEvaluated(string RunId, long Step, double Valida
 
 public sealed record CheckpointSaved(string RunId, long Step, string ManifestKey);
 
-public sealed record TrainingRunCompleted(string RunId, long Step, double FinalLoss, double? ValidationLoss, string CheckpointKey, string TokenizerId);
+/// <summary>A run reached its last step; its final checkpoint, lineage and held-out shards come along for registration and evaluation.</summary>
+public sealed record TrainingRunCompleted(
+    string RunId,
+    string RunName,
+    long Step,
+    double FinalLoss,
+    double? ValidationLoss,
+    string CheckpointKey,
+    string TokenizerId,
+    string? DatasetVersion,
+    IReadOnlyList<string> ValidationShards);
 
 public sealed record TrainingRunFailed(string RunId, string Reason);
 

@@ -70,12 +70,25 @@ public sealed class EmbeddedModelPipelineTests(EmbeddedForge forge) : IClassFixt
             training = new { batchSize = 4, maxSteps = 40, warmupSteps = 5, decaySteps = 40, learningRate = 3e-3, minLearningRate = 3e-4, checkpointInterval = 20, evaluationInterval = 20, evaluationBatches = 2, logInterval = 5 },
             trainShards,
             validationShards,
+            datasetVersion = version,
         });
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
         var run = await WaitAsync($"/api/trainer/runs/{(await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()}", "the run to finish");
         Assert.Equal("Completed", run.GetProperty("state").GetString());
         Assert.Equal("bpe-e2e", run.GetProperty("tokenizerId").GetString());
         Assert.Equal(400, run.GetProperty("model").GetProperty("vocabularySize").GetInt32());
+
+        // The completed run is registered as a candidate, measured on its held-out shards, and (no policy) promoted.
+        var versions = await Eventually.WaitAsync(
+            () => Client.GetFromJsonAsync<JsonElement>("/api/orchestrator/models?model=e2e"),
+            v => v.EnumerateArray().Any(m => m.GetProperty("state").GetString() == "Promoted"),
+            TimeSpan.FromSeconds(60), "the model version to be evaluated and promoted");
+        var promoted = versions.EnumerateArray().Single(m => m.GetProperty("runId").GetString() == run.GetProperty("id").GetString());
+        Assert.Equal([version], promoted.GetProperty("datasetVersions").EnumerateArray().Select(d => d.GetString()));
+        var heldOut = promoted.GetProperty("metrics").GetProperty("validation");
+        Assert.InRange(heldOut.GetProperty("perplexity").GetDouble(), 1.0, 400.0);
+        Assert.Equal(Math.Exp(heldOut.GetProperty("loss").GetDouble()), heldOut.GetProperty("perplexity").GetDouble(), 6);
+        Assert.True(heldOut.GetProperty("bitsPerByte").GetDouble() > 0);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddEvaluator();
-builder.AddForgeBus();
+builder.AddForgeBus(bus => bus.AddEvaluatorConsumers());
 
 var app = builder.Build();
 

@@ -1,5 +1,7 @@
 using Forge.Evaluator.Apis;
+using Forge.Evaluator.Consumers;
 using Forge.Evaluator.Domain;
+using MassTransit;
 using Forge.ServiceDefaults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +20,15 @@ public static class Extensions
         builder.Services.AddSingleton<EvalSetLibrary>();
         builder.Services.AddScoped<EvaluationRecorder>();
         builder.Services.AddHostedService<EvaluatorStartup>();
+        builder.Services.AddSingleton<HeldOutEvaluator>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HeldOutEvaluator>());
         return builder.AddForgeStorage();
+    }
+
+    public static IBusRegistrationConfigurator AddEvaluatorConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<MeasureRegisteredVersionConsumer>();
+        return bus;
     }
 
     public static IEndpointRouteBuilder MapEvaluatorApi(this IEndpointRouteBuilder routes)

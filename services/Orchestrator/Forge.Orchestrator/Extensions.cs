@@ -25,6 +25,7 @@ public static class Extensions
     public static IBusRegistrationConfigurator AddOrchestratorConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<RecordEvaluationConsumer, RecordEvaluationConsumerDefinition>();
+        bus.AddConsumer<RegisterTrainedModelConsumer>();
         return bus;
     }
 

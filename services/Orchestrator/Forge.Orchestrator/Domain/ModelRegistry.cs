@@ -18,7 +18,8 @@ public sealed record NewModelVersion(
     IReadOnlyList<string> DatasetVersions,
     IReadOnlyDictionary<string, Dictionary<string, double>> Metrics,
     bool AutoPromote,
-    string By);
+    string By,
+    IReadOnlyList<string>? ValidationShards = null);
 
 public enum RegistrationResult
 {
@@ -72,6 +73,7 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
             CheckpointKey = request.CheckpointKey,
             TokenizerId = request.TokenizerId,
             DatasetVersions = [.. request.DatasetVersions],
+            ValidationShards = [.. request.ValidationShards ?? []],
             Metrics = request.Metrics.Select(m => new EvalSetMetrics { EvalSet = m.Key, Values = new(m.Value, StringComparer.Ordinal), MeasuredAt = now }).ToList(),
             State = ModelState.Candidate,
             AutoPromote = request.AutoPromote,
@@ -87,7 +89,7 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
             return (winner, SameLineage(winner, request) ? RegistrationResult.Existing : RegistrationResult.Conflict);
         }
         logger.LogInformation("Registered {ModelVersionId} from run {RunId}, checkpoint {CheckpointKey}", version.Id, version.RunId, version.CheckpointKey);
-        await publisher.Publish(new ModelVersionRegistered(version.Id, version.Model, version.RunId, version.CheckpointKey, version.TokenizerId, version.DatasetVersions, now), CancellationToken.None);
+        await publisher.Publish(new ModelVersionRegistered(version.Id, version.Model, version.RunId, version.CheckpointKey, version.TokenizerId, version.DatasetVersions, now, version.ValidationShards), CancellationToken.None);
 
         if (version.AutoPromote && version.Metrics.Count > 0)
             version = (await PromoteAsync(version.Id, RegistryActor, "auto-promotion at registration", CancellationToken.None))!.Version;

@@ -41,6 +41,8 @@ public sealed record ModelVersion : IDocument
     public required string CheckpointKey { get; init; }
     public required string TokenizerId { get; init; }
     public List<string> DatasetVersions { get; init; } = [];
+    /// <summary>The held-out token shards of the run, on which the evaluator measures perplexity.</summary>
+    public List<string> ValidationShards { get; init; } = [];
     public List<EvalSetMetrics> Metrics { get; init; } = [];
     public ModelState State { get; init; }
     /// <summary>Try a gated promotion whenever metrics are recorded for this candidate.</summary>

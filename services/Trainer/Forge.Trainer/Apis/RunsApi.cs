@@ -21,6 +21,7 @@ public sealed record SubmitRunRequest
     public GptConfig? Model { get; init; }
     public TrainingConfig? Training { get; init; }
     public string? TokenizerId { get; init; }
+    public string? DatasetVersion { get; init; }
     public List<string>? TrainShards { get; init; }
     public List<string>? ValidationShards { get; init; }
 }
@@ -117,6 +118,7 @@ public static class RunsApi
             Model = model,
             Training = training,
             TokenizerId = tokenizerId,
+            DatasetVersion = submission.DatasetVersion,
             TrainShards = trainShards,
             ValidationShards = validationShards,
             State = RunState.Queued,

@@ -39,19 +39,8 @@ public sealed class ArtifactCheckpoints(IArtifactStore artifacts, TrainerOptions
     }
 
     /// <summary>Downloads a complete checkpoint into a local folder and returns it.</summary>
-    public async Task<string> StageAsync(string runId, string manifestKey, CancellationToken cancellationToken)
-    {
-        var folderKey = manifestKey[..manifestKey.LastIndexOf('/')];
-        var local = Path.Combine(options.WorkFolder, "runs", runId, $"resume-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(local);
-        await foreach (var file in artifacts.ListAsync(folderKey + "/", cancellationToken))
-        {
-            await using var source = await artifacts.OpenReadAsync(file.Key, cancellationToken);
-            await using var target = File.Create(Path.Combine(local, file.Key[(folderKey.Length + 1)..]));
-            await source.CopyToAsync(target, cancellationToken);
-        }
-        return local;
-    }
+    public Task<string> StageAsync(string runId, string manifestKey, CancellationToken cancellationToken) =>
+        artifacts.StageFolderAsync(manifestKey[..manifestKey.LastIndexOf('/')], Path.Combine(options.WorkFolder, "runs", runId), cancellationToken);
 
     public async Task DeleteAsync(string manifestKey, CancellationToken cancellationToken)
     {
@@ -63,26 +52,8 @@ public sealed class ArtifactCheckpoints(IArtifactStore artifacts, TrainerOptions
     }
 
     /// <summary>Copies token shards to local disk once (by key), for memory mapping.</summary>
-    public async Task<string[]> StageShardsAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
-    {
-        var folder = Path.Combine(options.WorkFolder, "shards");
-        Directory.CreateDirectory(folder);
-        var paths = new List<string>();
-        foreach (var key in keys)
-        {
-            var path = Path.Combine(folder, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..32] + ".bin");
-            if (!File.Exists(path))
-            {
-                var temp = path + $".{Guid.NewGuid():N}.part";
-                await using (var source = await artifacts.OpenReadAsync(key, cancellationToken))
-                await using (var target = File.Create(temp))
-                    await source.CopyToAsync(target, cancellationToken);
-                File.Move(temp, path, overwrite: true);
-            }
-            paths.Add(path);
-        }
-        return [.. paths];
-    }
+    public Task<string[]> StageShardsAsync(IEnumerable<string> keys, CancellationToken cancellationToken) =>
+        artifacts.StageFilesAsync(keys, Path.Combine(options.WorkFolder, "shards"), cancellationToken);
 }
 
 public sealed class LeaseLostException(string runId) : Exception($"This trainer no longer holds the lease of run {runId}.");

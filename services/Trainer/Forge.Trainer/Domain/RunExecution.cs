@@ -124,7 +124,7 @@ public sealed class RunExecution(RunLeases leases, ArtifactCheckpoints checkpoin
         run = await CheckpointAsync(run, loop, epoch, BeatAsync);
         var finalKey = run.Checkpoints[^1].ManifestKey;
         await leases.UpdateAsync(run.Id, epoch, r => r with { State = RunState.Completed, FinishedAt = Now() }, CancellationToken.None);
-        await bus.Publish(new TrainingRunCompleted(run.Id, loop.Step, lastLoss, lastEvaluation?.Loss, finalKey, loop.TokenizerId), CancellationToken.None);
+        await bus.Publish(new TrainingRunCompleted(run.Id, run.Name, loop.Step, lastLoss, lastEvaluation?.Loss, finalKey, loop.TokenizerId, run.DatasetVersion, run.ValidationShards), CancellationToken.None);
         logger.LogInformation("Run {RunId} completed at step {Step}: loss {Loss:F4}, validation {ValidationLoss}", run.Id, loop.Step, lastLoss, lastEvaluation?.Loss);
     }
 

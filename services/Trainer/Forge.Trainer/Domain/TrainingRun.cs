@@ -26,6 +26,8 @@ public sealed record TrainingRun : IDocument
     public required GptConfig Model { get; init; }
     public required TrainingConfig Training { get; init; }
     public required string TokenizerId { get; init; }
+    /// <summary>The sealed dataset version the shards were made from (lineage), when the submitter named it.</summary>
+    public string? DatasetVersion { get; init; }
     public required List<string> TrainShards { get; init; }
     public List<string> ValidationShards { get; init; } = [];
     public RunState State { get; init; }

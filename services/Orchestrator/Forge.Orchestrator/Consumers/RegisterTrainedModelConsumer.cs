@@ -1,0 +1,38 @@
+using Forge.Contracts;
+using Forge.Orchestrator.Domain;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace Forge.Orchestrator.Consumers;
+
+/// <summary>
+/// Registers every completed training run's final checkpoint as a candidate version of the model the run was named
+/// after ("default" when unnamed), with its lineage, asking for a gated promotion once it is evaluated. A redelivered
+/// completion finds the version already registered.
+/// </summary>
+public sealed class RegisterTrainedModelConsumer(ModelRegistry registry, ILogger<RegisterTrainedModelConsumer> logger) : IConsumer<TrainingRunCompleted>
+{
+    public async Task Consume(ConsumeContext<TrainingRunCompleted> context)
+    {
+        var run = context.Message;
+        var model = ModelName(run.RunName);
+        var (version, result) = await registry.RegisterAsync(new NewModelVersion(
+            model,
+            run.RunId,
+            run.CheckpointKey,
+            run.TokenizerId,
+            run.DatasetVersion is null ? [] : [run.DatasetVersion],
+            new Dictionary<string, Dictionary<string, double>>(),
+            AutoPromote: true,
+            By: ModelRegistry.RegistryActor,
+            ValidationShards: run.ValidationShards), context.CancellationToken);
+        logger.LogInformation("Run {RunId} is model version {ModelVersionId} ({Result})", run.RunId, version.Id, result);
+    }
+
+    /// <summary>A run's name as a model name: lowercase letters, digits, '.', '_' and '-'; "default" when nothing is left.</summary>
+    public static string ModelName(string runName)
+    {
+        var name = new string(runName.Trim().ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '-').ToArray()).Trim('-', '.', '_');
+        return name.Length == 0 ? "default" : name[..Math.Min(name.Length, 64)];
+    }
+}
