@@ -28,7 +28,7 @@ public sealed class DataPipelineTests(DistributedForge forge)
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
 
         var watch = Stopwatch.StartNew();
-        using var content = new StreamContent(new NdjsonCorpusStream(BuildLines()));
+        using var content = new StreamContent(new GeneratedStream(BuildLines().Select(Encoding.UTF8.GetBytes)));
         content.Headers.ContentType = new("application/x-ndjson");
         using var response = await forge.Gateway.PostAsync($"/api/ingestion/datasets/{datasetId}/stream?source=generated", content);
         var body = await response.Content.ReadAsStringAsync();
@@ -110,51 +110,6 @@ public sealed class DataPipelineTests(DistributedForge forge)
             else
                 originals.Add(text = generator.Document(random.Next(55, 90)));
             yield return CorpusGenerator.Line(text, $"doc-{document}");
-        }
-    }
-
-    /// <summary>A request body generated as it is sent, so the test never holds the whole stream.</summary>
-    private sealed class NdjsonCorpusStream(IEnumerable<string> lines) : Stream
-    {
-        private readonly IEnumerator<string> _lines = lines.GetEnumerator();
-        private byte[] _pending = [];
-        private int _offset;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            var written = 0;
-            while (written < count)
-            {
-                if (_offset == _pending.Length)
-                {
-                    if (!_lines.MoveNext())
-                        break;
-                    _pending = Encoding.UTF8.GetBytes(_lines.Current);
-                    _offset = 0;
-                }
-                var n = Math.Min(count - written, _pending.Length - _offset);
-                Array.Copy(_pending, _offset, buffer, offset + written, n);
-                _offset += n;
-                written += n;
-            }
-            return written;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-                _lines.Dispose();
-            base.Dispose(disposing);
         }
     }
 }

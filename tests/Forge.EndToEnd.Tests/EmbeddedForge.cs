@@ -1,8 +1,6 @@
 using Forge.Cli;
 using Forge.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Forge.EndToEnd.Tests;
@@ -13,9 +11,10 @@ public sealed class EmbeddedForge : IAsyncLifetime
     public const long BodyLimit = 256 * 1024;
     private readonly TemporaryFolder _data = new("embedded");
     private WebApplication? _app;
+    private LoopbackApp? _host;
 
     public WebApplication App => _app ?? throw new InvalidOperationException("Not started.");
-    public HttpClient Client { get; private set; } = null!;
+    public HttpClient Client => _host!.Client;
 
     public async Task InitializeAsync()
     {
@@ -25,19 +24,13 @@ public sealed class EmbeddedForge : IAsyncLifetime
             ["Forge:DataPath"] = _data.Path,
             ["Forge:MaxRequestBodyBytes"] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
+        _host = await LoopbackApp.StartAsync(_app);
     }
 
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        if (_host is not null)
+            await _host.DisposeAsync();
         _data.Dispose();
     }
 }

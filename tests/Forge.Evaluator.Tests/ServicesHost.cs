@@ -7,8 +7,6 @@ using Forge.ServiceDefaults;
 using Forge.Testing;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -23,8 +21,9 @@ public sealed class ServicesHost : IAsyncLifetime
     public const long BodyLimit = 1024 * 1024;
     private readonly TemporaryFolder _data = new("evaluator");
     private WebApplication? _app;
+    private LoopbackApp? _host;
 
-    public HttpClient Client { get; private set; } = null!;
+    public HttpClient Client => _host!.Client;
     public PublishedEvents Events { get; } = new();
     public string ArtifactsPath => Path.Combine(_data.Path, "artifacts");
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("Not started.");
@@ -52,19 +51,13 @@ public sealed class ServicesHost : IAsyncLifetime
         _app.MapDefaultEndpoints();
         _app.MapEvaluatorApi();
         _app.MapOrchestratorApi();
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
+        _host = await LoopbackApp.StartAsync(_app);
     }
 
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        if (_host is not null)
+            await _host.DisposeAsync();
         _data.Dispose();
     }
 }

@@ -7,8 +7,6 @@ using Forge.Storage.Artifacts;
 using Forge.Testing;
 using Forge.Tokenization;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Forge.Trainer.Tests;
@@ -19,8 +17,9 @@ public sealed class TrainerHost : IAsyncLifetime
     public const string Corpus = "the quick brown fox jumps over the lazy dog. a stitch in time saves nine. ";
     private readonly TemporaryFolder _data = new("trainer");
     private WebApplication? _app;
+    private LoopbackApp? _host;
 
-    public HttpClient Client { get; private set; } = null!;
+    public HttpClient Client => _host!.Client;
 
     /// <summary>Every TrainingRunRejected the service published.</summary>
     public ConcurrentQueue<TrainingRunRejected> Rejections { get; } = new();
@@ -46,9 +45,7 @@ public sealed class TrainerHost : IAsyncLifetime
         _app = builder.Build();
         _app.MapDefaultEndpoints();
         _app.MapTrainerApi();
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
+        _host = await LoopbackApp.StartAsync(_app, TimeSpan.FromSeconds(60));
     }
 
     /// <summary>A character-level shard of the corpus repeated, uploaded under <paramref name="key"/>.</summary>
@@ -68,12 +65,8 @@ public sealed class TrainerHost : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        if (_host is not null)
+            await _host.DisposeAsync();
         _data.Dispose();
     }
 }

@@ -4,10 +4,8 @@ using System.Net.Http.Json;
 using System.Text;
 using Forge.Ingestion;
 using Forge.ServiceDefaults;
+using Forge.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Forge.Bench.Data;
 
@@ -29,12 +27,12 @@ public static class IngestionBenchmark
         builder.AddServiceDefaults();
         builder.AddIngestion();
         builder.AddForgeBus();
-        await using var app = builder.Build();
+        var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapIngestionApi();
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromHours(1) };
+        await using var host = await LoopbackApp.StartAsync(app, TimeSpan.FromHours(1));
+        var client = host.Client;
+        var address = client.BaseAddress;
         (await client.PostAsJsonAsync("/api/ingestion/datasets", new { id = "bench" })).EnsureSuccessStatusCode();
         var bytes = megabytes * 1_000_000;
         Console.WriteLine($"ingesting {megabytes} MB twice over {address}; processors: {Environment.ProcessorCount}");
@@ -42,7 +40,7 @@ public static class IngestionBenchmark
         var baseline = Process.GetCurrentProcess().WorkingSet64;
         var ndjson = await TimeAsync(async () =>
         {
-            using var content = new StreamContent(new GeneratedBody(bytes, json: true), 1 << 16);
+            using var content = new StreamContent(GeneratedBody(bytes, json: true), 1 << 16);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
             using var response = await client.PostAsync("/api/ingestion/datasets/bench/stream?source=bench-stream", content);
             response.EnsureSuccessStatusCode();
@@ -51,7 +49,7 @@ public static class IngestionBenchmark
 
         var upload = await TimeAsync(async () =>
         {
-            using var file = new StreamContent(new GeneratedBody(bytes, json: false), 1 << 16);
+            using var file = new StreamContent(GeneratedBody(bytes, json: false), 1 << 16);
             file.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
             using var form = new MultipartFormDataContent { { file, "files", "corpus.txt" } };
             using var response = await client.PostAsync("/api/ingestion/datasets/bench/files", form);
@@ -59,7 +57,7 @@ public static class IngestionBenchmark
         });
         Report(".txt upload", bytes, upload, baseline);
 
-        await app.StopAsync();
+        await host.DisposeAsync();
         Directory.Delete(folder, recursive: true);
         return 0;
     }
@@ -78,52 +76,26 @@ public static class IngestionBenchmark
             $"peak working set {process.PeakWorkingSet64 / 1e6:F0} MB (at start {baselineWorkingSet / 1e6:F0} MB), managed heap now {GC.GetTotalMemory(false) / 1e6:F0} MB");
     }
 
-    /// <summary>English-like text made as it is read: NDJSON documents of about 1 KB, or plain paragraphs.</summary>
-    private sealed class GeneratedBody(long length, bool json) : Stream
+    private static readonly string[] Words = "the of and to in that have with be for river town bridge people history water summer winter market school letters photographs community morning evening".Split(' ');
+
+    /// <summary>English-like text made as it is sent: NDJSON documents of about 1 KB, or plain paragraphs, up to <paramref name="length"/> bytes.</summary>
+    private static GeneratedStream GeneratedBody(long length, bool json)
     {
-        private static readonly string[] Words = "the of and to in that have with be for river town bridge people history water summer winter market school letters photographs community morning evening".Split(' ');
-        private readonly Random _random = new(7);
-        private byte[] _pending = [];
-        private int _offset;
-        private long _produced;
+        return new GeneratedStream(Units());
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override int Read(byte[] buffer, int offset, int count)
+        IEnumerable<byte[]> Units()
         {
-            var written = 0;
-            while (written < count)
+            var random = new Random(7);
+            long produced = 0;
+            while (produced < length)
             {
-                if (_offset == _pending.Length)
-                {
-                    if (_produced >= length)
-                        break;
-                    _pending = NextUnit();
-                    _offset = 0;
-                    _produced += _pending.Length;
-                }
-                var n = Math.Min(count - written, _pending.Length - _offset);
-                Array.Copy(_pending, _offset, buffer, offset + written, n);
-                _offset += n;
-                written += n;
+                var text = new StringBuilder(1100);
+                while (text.Length < 1000)
+                    text.Append(Words[random.Next(Words.Length)]).Append(' ');
+                var unit = Encoding.UTF8.GetBytes(json ? $"{{\"text\":\"{text}\"}}\n" : $"{text}\n\n");
+                produced += unit.Length;
+                yield return unit;
             }
-            return written;
-        }
-
-        private byte[] NextUnit()
-        {
-            var text = new StringBuilder(1100);
-            while (text.Length < 1000)
-                text.Append(Words[_random.Next(Words.Length)]).Append(' ');
-            return Encoding.UTF8.GetBytes(json ? $"{{\"text\":\"{text}\"}}\n" : $"{text}\n\n");
         }
     }
 }
