@@ -22,13 +22,24 @@ public sealed class BatchAccumulator(BatchIngestor ingestor, string datasetId, S
     public IReadOnlyList<IngestOutcome> Outcomes => _outcomes;
     public long DocumentsAccepted { get; private set; }
 
-    /// <summary>Adds a document whose text is given as a JSON string token, quotes included, exactly as it arrived.</summary>
-    public Task AddJsonTextAsync(ReadOnlySpan<byte> quotedJsonString, string? id, CancellationToken cancellationToken)
+    /// <summary>True when the gathered documents make a full batch: the caller then awaits <see cref="FlushAsync"/>.</summary>
+    public bool IsFull => _documents >= limits.BatchDocuments || _buffer.WrittenCount >= limits.BatchBytes;
+
+    /// <summary>
+    /// Adds a document whose text is given as a JSON string token, quotes included, exactly as it arrived. It only
+    /// gathers (no I/O), so a reader can add the lines of a buffer without a copy each; it flushes when <see cref="IsFull"/>.
+    /// </summary>
+    public void AddJsonText(ReadOnlySpan<byte> quotedJsonString, ReadOnlySpan<byte> quotedJsonId)
     {
         var writer = StartDocument();
         writer.WritePropertyName("text"u8);
         writer.WriteRawValue(quotedJsonString, skipInputValidation: true);
-        return EndDocumentAsync(writer, id, cancellationToken);
+        if (!quotedJsonId.IsEmpty)
+        {
+            writer.WritePropertyName("id"u8);
+            writer.WriteRawValue(quotedJsonId, skipInputValidation: true);
+        }
+        EndDocument(writer);
     }
 
     public Task AddTextAsync(string text, string? id, CancellationToken cancellationToken)
@@ -49,14 +60,19 @@ public sealed class BatchAccumulator(BatchIngestor ingestor, string datasetId, S
     {
         if (id is not null)
             writer.WriteString("id"u8, id);
+        EndDocument(writer);
+        if (IsFull)
+            await FlushAsync(cancellationToken);
+    }
+
+    private void EndDocument(Utf8JsonWriter writer)
+    {
         writer.WriteEndObject();
         writer.Flush();
         writer.Reset();
         _buffer.Write("\n"u8);
         _documents++;
         DocumentsAccepted++;
-        if (_documents >= limits.BatchDocuments || _buffer.WrittenCount >= limits.BatchBytes)
-            await FlushAsync(cancellationToken);
     }
 
     /// <summary>Commits (or, deferred, spools) the documents gathered so far as one batch.</summary>

@@ -14,152 +14,187 @@ public sealed record JsonLinesSummary(long Lines, long Documents, long BadLines,
 /// Reads NDJSON / JSONL from a pipe, one document per line, without holding more than one line in memory.
 /// A line is a JSON object whose text field is a non-empty string; an optional string "id" is kept. Blank lines
 /// are ignored. Each bad line is counted and reported with its 1-based line number and the reason.
+/// Lines are parsed where they lie in the pipe's buffer and their text is copied as the raw JSON token, so a
+/// document costs one validation pass and one copy.
 /// </summary>
 public static class JsonLinesReader
 {
-    public static async Task<JsonLinesSummary> ReadAsync(PipeReader input, BatchAccumulator output, LinePolicy policy, IngestionLimits limits, CancellationToken cancellationToken, string? file = null)
+    private sealed class State(LinePolicy policy, IngestionLimits limits, string? file)
     {
-        var errors = new List<LineError>();
-        long lines = 0, documents = 0, bad = 0;
-        var skippingLongLine = false;
-        var textField = System.Text.Encoding.UTF8.GetBytes(policy.TextField);
+        public readonly byte[] TextField = System.Text.Encoding.UTF8.GetBytes(policy.TextField);
+        public readonly List<LineError> Errors = [];
+        public long Lines, Documents, Bad;
+        public bool SkippingLongLine;
+        public byte[] Scratch = new byte[4096];
 
-        async Task<bool> HandleAsync(ReadOnlySequence<byte> line)
+        /// <summary>Counts a bad line; returns false when the policy says to stop.</summary>
+        public bool Reject(string reason)
         {
-            lines++;
-            var reason = line.Length > limits.MaxLineBytes
-                ? $"the line is longer than {limits.MaxLineBytes} bytes"
-                : await AddLineAsync(line.IsSingleSegment ? line.FirstSpan.ToArray() : line.ToArray(), textField, policy, output, cancellationToken);
-            if (reason is null)
-            {
-                documents += line.Length == 0 || IsBlank(line) ? 0 : 1;
-                return true;
-            }
-            bad++;
-            if (errors.Count < limits.MaxErrorsReported)
-                errors.Add(new LineError(lines, reason, file));
+            Bad++;
+            if (Errors.Count < limits.MaxErrorsReported)
+                Errors.Add(new LineError(Lines, reason, file));
             return !policy.Strict;
         }
+    }
 
+    public static async Task<JsonLinesSummary> ReadAsync(PipeReader input, BatchAccumulator output, LinePolicy policy, IngestionLimits limits, CancellationToken cancellationToken, string? file = null)
+    {
+        var state = new State(policy, limits, file);
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
             while (true)
             {
-                var newline = buffer.PositionOf((byte)'\n');
-                if (newline is null)
-                    break;
-                var line = buffer.Slice(0, newline.Value);
-                buffer = buffer.Slice(buffer.GetPosition(1, newline.Value));
-                if (skippingLongLine)
-                {
-                    skippingLongLine = false;
-                    continue;
-                }
-                if (!await HandleAsync(TrimCarriageReturn(line)))
-                    return Fatal();
-            }
-            if (!skippingLongLine && buffer.Length > limits.MaxLineBytes)
-            {
-                // The rest of an over-long line is dropped as it arrives rather than buffered.
-                lines++;
-                bad++;
-                if (errors.Count < limits.MaxErrorsReported)
-                    errors.Add(new LineError(lines, $"the line is longer than {limits.MaxLineBytes} bytes", file));
-                if (policy.Strict)
-                    return Fatal();
-                skippingLongLine = true;
-            }
-            if (skippingLongLine)
-                buffer = buffer.Slice(buffer.End);
-            if (result.IsCompleted)
-            {
-                if (!skippingLongLine && buffer.Length > 0 && !await HandleAsync(TrimCarriageReturn(buffer)))
+                var (stop, full) = ProcessLines(ref buffer, output, state, policy, limits, result.IsCompleted);
+                if (stop)
                 {
                     input.AdvanceTo(buffer.End);
-                    return Fatal();
+                    return Summary(state, fatal: true);
                 }
+                if (!full)
+                    break;
+                await output.FlushAsync(cancellationToken);
+            }
+            if (result.IsCompleted)
+            {
                 input.AdvanceTo(buffer.End);
                 break;
             }
             input.AdvanceTo(buffer.Start, buffer.End);
         }
         await input.CompleteAsync();
-        return new JsonLinesSummary(lines, documents, bad, errors, null);
-
-        JsonLinesSummary Fatal() => new(lines, documents, bad, errors, errors[^1]);
+        return Summary(state, fatal: false);
     }
 
-    private static bool IsBlank(ReadOnlySequence<byte> line)
+    private static JsonLinesSummary Summary(State state, bool fatal) =>
+        new(state.Lines, state.Documents, state.Bad, state.Errors, fatal ? state.Errors[^1] : null);
+
+    /// <summary>
+    /// Handles the complete lines in <paramref name="buffer"/> (and, at the end of input, the last unterminated one),
+    /// advancing it past them. Returns early when the batch is full (the caller flushes and calls again) or when a
+    /// bad line stops a strict read.
+    /// </summary>
+    private static (bool Stop, bool Full) ProcessLines(ref ReadOnlySequence<byte> buffer, BatchAccumulator output, State state, LinePolicy policy, IngestionLimits limits, bool endOfInput)
     {
-        foreach (var segment in line)
+        while (true)
         {
-            if (segment.Span.IndexOfAnyExcept(" \t"u8) >= 0)
-                return false;
-        }
-        return true;
-    }
-
-    private static ReadOnlySequence<byte> TrimCarriageReturn(ReadOnlySequence<byte> line) =>
-        line.Length > 0 && line.Slice(line.Length - 1).FirstSpan[0] == (byte)'\r' ? line.Slice(0, line.Length - 1) : line;
-
-    /// <summary>Adds the line's document; returns why the line is bad, or null.</summary>
-    private static async Task<string?> AddLineAsync(byte[] line, byte[] textField, LinePolicy policy, BatchAccumulator output, CancellationToken cancellationToken)
-    {
-        if (line.AsSpan().IndexOfAnyExcept(" \t"u8) < 0)
-            return null;
-        if (!Utf8.IsValid(line))
-            return "the line is not valid UTF-8";
-        var (text, id, problem) = Parse(line, textField, policy.TextField);
-        if (problem is not null)
-            return problem;
-        await output.AddJsonTextAsync(line.AsSpan(text.Start, text.Length), id, cancellationToken);
-        return null;
-    }
-
-    private static ((int Start, int Length) Text, string? Id, string? Problem) Parse(byte[] line, byte[] textField, string textFieldName)
-    {
-        var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 64 });
-        (int Start, int Length) text = (-1, 0);
-        string? id = null;
-        try
-        {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                return (text, null, "the line is not a JSON object");
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            ReadOnlySequence<byte> line;
+            var newline = buffer.PositionOf((byte)'\n');
+            if (newline is { } end)
             {
-                var isText = reader.ValueTextEquals(textField);
-                var isId = !isText && reader.ValueTextEquals("id"u8);
-                reader.Read();
-                if (isText)
+                line = buffer.Slice(0, end);
+                buffer = buffer.Slice(buffer.GetPosition(1, end));
+                if (state.SkippingLongLine)
                 {
-                    if (reader.TokenType != JsonTokenType.String)
-                        return (text, null, $"\"{textFieldName}\" is not a string");
-                    if (reader.ValueSpan.Length == 0)
-                        return (text, null, $"\"{textFieldName}\" is empty");
-                    // The raw token, quotes included, is copied as it came: no decoding, no re-escaping.
-                    var start = (int)reader.TokenStartIndex;
-                    text = (start, (int)reader.BytesConsumed - start);
-                }
-                else if (isId)
-                {
-                    if (reader.TokenType != JsonTokenType.String)
-                        return (text, null, "\"id\" is not a string");
-                    id = reader.GetString();
-                }
-                else
-                {
-                    reader.Skip();
+                    state.SkippingLongLine = false;
+                    continue;
                 }
             }
-            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
-                return (text, null, "the line holds more than one JSON value");
+            else if (!state.SkippingLongLine && buffer.Length > limits.MaxLineBytes)
+            {
+                // The rest of an over-long line is dropped as it arrives rather than buffered.
+                state.Lines++;
+                if (!state.Reject($"the line is longer than {limits.MaxLineBytes} bytes"))
+                    return (true, false);
+                state.SkippingLongLine = true;
+                buffer = buffer.Slice(buffer.End);
+                return (false, false);
+            }
+            else if (state.SkippingLongLine)
+            {
+                buffer = buffer.Slice(buffer.End);
+                return (false, false);
+            }
+            else if (endOfInput && buffer.Length > 0)
+            {
+                line = buffer;
+                buffer = buffer.Slice(buffer.End);
+            }
+            else
+            {
+                return (false, false);
+            }
+
+            state.Lines++;
+            if (line.Length > limits.MaxLineBytes)
+            {
+                if (!state.Reject($"the line is longer than {limits.MaxLineBytes} bytes"))
+                    return (true, false);
+                continue;
+            }
+            ReadOnlySpan<byte> bytes;
+            if (line.IsSingleSegment)
+            {
+                bytes = line.FirstSpan;
+            }
+            else
+            {
+                if (state.Scratch.Length < line.Length)
+                    state.Scratch = new byte[Math.Max((int)line.Length, state.Scratch.Length * 2)];
+                line.CopyTo(state.Scratch);
+                bytes = state.Scratch.AsSpan(0, (int)line.Length);
+            }
+            if (bytes.Length > 0 && bytes[^1] == (byte)'\r')
+                bytes = bytes[..^1];
+            if (bytes.IndexOfAnyExcept(" \t"u8) < 0)
+                continue;
+            if (Parse(bytes, state.TextField, policy.TextField) is { } problem)
+            {
+                if (!state.Reject(problem))
+                    return (true, false);
+                continue;
+            }
+            state.Documents++;
+            if (output.IsFull)
+                return (false, true);
         }
-        catch (JsonException e)
+
+        string? Parse(ReadOnlySpan<byte> json, byte[] textField, string textFieldName)
         {
-            return (text, null, $"malformed JSON at byte {e.BytePositionInLine + 1}");
+            if (!Utf8.IsValid(json))
+                return "the line is not valid UTF-8";
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+            (int Start, int Length) text = (-1, 0), id = (-1, 0);
+            try
+            {
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                    return "the line is not a JSON object";
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isText = reader.ValueTextEquals(textField);
+                    var isId = !isText && reader.ValueTextEquals("id"u8);
+                    reader.Read();
+                    if (isText || isId)
+                    {
+                        if (reader.TokenType != JsonTokenType.String)
+                            return isText ? $"\"{textFieldName}\" is not a string" : "\"id\" is not a string";
+                        if (isText && reader.ValueSpan.Length == 0)
+                            return $"\"{textFieldName}\" is empty";
+                        // The raw token, quotes included, is copied as it came: no decoding, no re-escaping.
+                        var start = (int)reader.TokenStartIndex;
+                        var token = (start, (int)reader.BytesConsumed - start);
+                        if (isText)
+                            text = token;
+                        else
+                            id = token;
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+                if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+                    return "the line holds more than one JSON value";
+            }
+            catch (JsonException e)
+            {
+                return $"malformed JSON at byte {e.BytePositionInLine + 1}";
+            }
+            if (text.Start < 0)
+                return $"the object has no \"{textFieldName}\" field";
+            output.AddJsonText(json.Slice(text.Start, text.Length), id.Start < 0 ? default : json.Slice(id.Start, id.Length));
+            return null;
         }
-        return text.Start < 0 ? (text, null, $"the object has no \"{textFieldName}\" field") : (text, id, null);
     }
 }
