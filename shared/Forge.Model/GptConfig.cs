@@ -52,6 +52,7 @@ public sealed record GptConfig
     /// <summary>The base of the rotary frequencies (theta).</summary>
     public double RotaryBase { get; init; } = 10_000;
 
+    [JsonIgnore]
     public int HeadSize => Heads > 0 ? Width / Heads : 0;
 
     /// <summary>Every problem with this configuration, in words; empty when it is usable.</summary>

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text.Json;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Forge.Model;

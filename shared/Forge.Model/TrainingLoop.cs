@@ -41,6 +41,7 @@ public sealed class TrainingLoop : IDisposable
     private readonly LearningRateSchedule schedule;
     private readonly long evaluationSeed;
 
+    /// <summary>Seeds torch, builds the model on the chosen device and the optimizer. The datasets stay the caller's to dispose.</summary>
     public TrainingLoop(GptConfig model, TrainingConfig training, TokenDataset train, TokenDataset? validation = null)
     {
         model.Validate();
