@@ -24,6 +24,13 @@ public sealed class RunExecution(RunLeases leases, ArtifactCheckpoints checkpoin
             using var train = TokenDataset.Open(await checkpoints.StageShardsAsync(claimed.TrainShards, stopping));
             using var validation = claimed.ValidationShards.Count > 0 ? TokenDataset.Open(await checkpoints.StageShardsAsync(claimed.ValidationShards, stopping)) : null;
             using var loop = await CreateLoopAsync(claimed, train, validation, stopping);
+            // The claim recorded the run's last reported step; training really starts where the checkpoint left it.
+            var startStep = loop.Step;
+            claimed = await leases.UpdateAsync(runId, epoch, r => r with
+            {
+                Step = startStep,
+                Segments = [.. r.Segments.Select(s => s.Owner == options.Replica && s.Epoch == epoch ? s with { FromStep = startStep, ToStep = startStep } : s)],
+            }, stopping) ?? throw new LeaseLostException(runId);
             logger.LogInformation("Run {RunId} starts at step {Step} of {MaxSteps} on {Trainer} (epoch {Epoch})", runId, loop.Step, loop.Training.MaxSteps, options.Replica, epoch);
             await TrainAsync(claimed, loop, epoch, validation is not null, stopping);
         }
