@@ -89,6 +89,21 @@ public sealed class EmbeddedModelPipelineTests(EmbeddedForge forge) : IClassFixt
         Assert.InRange(heldOut.GetProperty("perplexity").GetDouble(), 1.0, 400.0);
         Assert.Equal(Math.Exp(heldOut.GetProperty("loss").GetDouble()), heldOut.GetProperty("perplexity").GetDouble(), 6);
         Assert.True(heldOut.GetProperty("bitsPerByte").GetDouble() > 0);
+
+        // The evaluator generates with the version on a task eval set and scores what it wrote.
+        var evalSet = string.Concat(
+            JsonSerializer.Serialize(new { prompt = "the river and the", references = new[] { "town of the bridge" } }) + "\n",
+            JsonSerializer.Serialize(new { prompt = "in the summer", references = new[] { "of the market" } }) + "\n");
+        using (var uploaded = await Client.PostAsync("/api/evaluator/evalsets/e2e-task", new StringContent(evalSet, Encoding.UTF8, "application/x-ndjson")))
+            Assert.True(uploaded.IsSuccessStatusCode, await uploaded.Content.ReadAsStringAsync());
+        using var generated = await Client.PostAsJsonAsync("/api/evaluator/evalsets/e2e-task/generations", new { modelVersionId = promoted.GetProperty("id").GetString(), maxNewTokens = 8 });
+        var report = await generated.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(generated.StatusCode == HttpStatusCode.Created, report.ToString());
+        Assert.Equal(2, report.GetProperty("examples").GetArrayLength());
+        Assert.All(report.GetProperty("examples").EnumerateArray(), e => Assert.False(string.IsNullOrEmpty(e.GetProperty("output").GetString())));
+        Assert.InRange(report.GetProperty("metrics").GetProperty("bleu").GetDouble(), 0, 100);
+        using var unknown = await Client.PostAsJsonAsync("/api/evaluator/evalsets/e2e-task/generations", new { modelVersionId = "nope@1" });
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
     [Fact]

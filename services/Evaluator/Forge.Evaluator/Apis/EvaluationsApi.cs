@@ -1,4 +1,7 @@
 using Forge.Evaluator.Domain;
+using Forge.Model;
+using Forge.Storage.Artifacts;
+using Forge.Tokenization;
 using Forge.ServiceDefaults;
 using Forge.Storage.Metadata;
 using Microsoft.AspNetCore.Builder;
@@ -17,7 +20,16 @@ public sealed record EvaluateRequest
     public string? ModelVersionId { get; init; }
 }
 
-/// <summary>Scoring given outputs on a stored eval set (the model that generates them runs elsewhere).</summary>
+/// <summary>What a model version generates for an eval set's prompts; temperature 0 (the default) is greedy.</summary>
+public sealed record GenerateRequest
+{
+    public string? ModelVersionId { get; init; }
+    public int? MaxNewTokens { get; init; }
+    public double? Temperature { get; init; }
+    public long? Seed { get; init; }
+}
+
+/// <summary>Scoring an eval set: on outputs given in the request, or on what a registered model version generates.</summary>
 public static class EvaluationsApi
 {
     public static RouteGroupBuilder MapEvaluationsApi(this IEndpointRouteBuilder routes)
@@ -25,9 +37,45 @@ public static class EvaluationsApi
         var group = routes.MapGroup("/api/evaluator").WithTags("Evaluations");
         group.MapPost("/evalsets/{name}/evaluations", EvaluateAsync).WithName("Evaluate")
             .WithSummary("Scores outputs on an eval set (BLEU, chrF, ROUGE; corpus and per example) and keeps the report; with a modelVersionId, publishes EvaluationCompleted");
+        group.MapPost("/evalsets/{name}/generations", GenerateAsync).WithName("GenerateAndEvaluate")
+            .WithSummary("Generates an answer to every prompt with a registered model version, scores them like given outputs, and publishes EvaluationCompleted");
         group.MapGet("/evaluations", ListEvaluationsAsync).WithName("ListEvaluations").WithSummary("Evaluations, optionally of one eval set or model version");
         group.MapGet("/evaluations/{id}", GetEvaluationAsync).WithName("GetEvaluation").WithSummary("An evaluation's report with every example");
         return group;
+    }
+
+    private static async Task<Results<Created<EvaluationReport>, ProblemHttpResult>> GenerateAsync(
+        string name, HttpRequest request, EvaluatorStore store, EvalSetLibrary library, EvaluationRecorder recorder, IArtifactStore artifacts, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<GenerateRequest>(request, cancellationToken);
+        if (problem is not null)
+            return problem;
+        if (string.IsNullOrEmpty(body!.ModelVersionId))
+            return Problems.Invalid("$.modelVersionId", "Name the registered model version to generate with.");
+        if (body.MaxNewTokens is < 1 or > 1024)
+            return Problems.Invalid("$.maxNewTokens", "must be between 1 and 1024");
+        if (body.Temperature is < 0 or > 5)
+            return Problems.Invalid("$.temperature", "must be between 0 and 5");
+        if (await store.EvalSets.GetAsync(name, cancellationToken) is not { } evalSet)
+            return Problems.NotFound("eval set", name);
+        if (await store.ModelVersions.GetAsync(body.ModelVersionId, cancellationToken) is not { } version)
+            return Problems.NotFound("model version", body.ModelVersionId);
+        if (await ModelArtifacts.LoadTokenizerAsync(artifacts, version.TokenizerId, cancellationToken) is not { } tokenizer)
+            return Problems.Conflict($"The tokenizer '{version.TokenizerId}' of {version.Id} is not in the artifact store.");
+
+        var examples = await library.ReadExamplesAsync(evalSet, cancellationToken);
+        var options = new GenerationOptions { MaxNewTokens = body.MaxNewTokens ?? 64, Temperature = body.Temperature ?? 0, Seed = body.Seed ?? 1 };
+        using var model = await ModelArtifacts.LoadModelAsync(artifacts, version.CheckpointKey, ModelArtifacts.WorkFolder, cancellationToken);
+        var outputs = new List<string>(examples.Count);
+        foreach (var example in examples)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var prompt = tokenizer.Encode(example.Prompt);
+            var generated = prompt.Length == 0 ? [] : Generator.Generate(model, prompt, options);
+            outputs.Add(tokenizer.Decode(generated));
+        }
+        var report = await recorder.RecordAsync(evalSet, outputs, version.Id, cancellationToken);
+        return TypedResults.Created($"/api/evaluator/evaluations/{report.Id}", report);
     }
 
     private static async Task<Results<Created<EvaluationReport>, ProblemHttpResult>> EvaluateAsync(

@@ -4,12 +4,16 @@ using MassTransit;
 
 namespace Forge.Evaluator.Consumers;
 
-/// <summary>Queues a newly registered model version for measurement on its held-out shards; the message is acknowledged at once.</summary>
-public sealed class MeasureRegisteredVersionConsumer(HeldOutEvaluator evaluator) : IConsumer<ModelVersionRegistered>
+/// <summary>
+/// Remembers a newly registered model version (so eval sets can be generated with it) and queues it for measurement
+/// on its held-out shards; the message is acknowledged without waiting for the measurement.
+/// </summary>
+public sealed class MeasureRegisteredVersionConsumer(HeldOutEvaluator evaluator, EvaluatorStore store) : IConsumer<ModelVersionRegistered>
 {
-    public Task Consume(ConsumeContext<ModelVersionRegistered> context)
+    public async Task Consume(ConsumeContext<ModelVersionRegistered> context)
     {
-        evaluator.Enqueue(context.Message);
-        return Task.CompletedTask;
+        var version = context.Message;
+        await store.ModelVersions.UpsertAsync(new KnownModelVersion { Id = version.ModelVersionId, CheckpointKey = version.CheckpointKey, TokenizerId = version.TokenizerId }, context.CancellationToken);
+        evaluator.Enqueue(version);
     }
 }

@@ -33,8 +33,17 @@ public sealed record Evaluation : IDocument
     public DateTime CreatedAt { get; init; }
 }
 
+/// <summary>A model version the registry announced: where its checkpoint is and which tokenizer reads and writes its text.</summary>
+public sealed record KnownModelVersion : IDocument
+{
+    public required string Id { get; init; }
+    public required string CheckpointKey { get; init; }
+    public required string TokenizerId { get; init; }
+}
+
 public sealed class EvaluatorStore(IMetadataStore store)
 {
+    public IDocumentCollection<KnownModelVersion> ModelVersions { get; } = store.Collection<KnownModelVersion>("evaluator_model_versions");
     public IDocumentCollection<EvalSetRecord> EvalSets { get; } = store.Collection<EvalSetRecord>("evaluator_evalsets");
     public IDocumentCollection<Evaluation> Evaluations { get; } = store.Collection<Evaluation>("evaluator_evaluations");
 

@@ -21,7 +21,7 @@ public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifa
 {
     public const string EvalSet = "validation";
     private readonly Channel<ModelVersionRegistered> _queue = Channel.CreateUnbounded<ModelVersionRegistered>();
-    private readonly string _workFolder = Path.Combine(Path.GetTempPath(), "forge-evaluator");
+    private readonly string _workFolder = ModelArtifacts.WorkFolder;
 
     public void Enqueue(ModelVersionRegistered version) => _queue.Writer.TryWrite(version);
 
@@ -48,19 +48,13 @@ public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifa
         if (await store.Evaluations.GetAsync(id, cancellationToken) is { } existing)
             return existing;
 
-        var folder = await artifacts.StageFolderAsync(version.CheckpointKey[..version.CheckpointKey.LastIndexOf('/')], _workFolder, cancellationToken);
         HeldOutResult result;
         long bytes;
-        try
+        using (var model = await ModelArtifacts.LoadModelAsync(artifacts, version.CheckpointKey, _workFolder, cancellationToken))
+        using (var data = TokenDataset.Open(await artifacts.StageFilesAsync(version.ValidationShards, Path.Combine(_workFolder, "shards"), cancellationToken)))
         {
-            using var model = Checkpoint.LoadModel(Checkpoint.OpenFolder(folder));
-            using var data = TokenDataset.Open(await artifacts.StageFilesAsync(version.ValidationShards, Path.Combine(_workFolder, "shards"), cancellationToken));
             result = HeldOutLoss.Measure(model, data);
             bytes = await TextBytesAsync(version.TokenizerId, data, cancellationToken);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
         }
 
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
@@ -103,21 +97,8 @@ public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifa
     /// <summary>The UTF-8 size of the text the held-out tokens stand for, decoded with the model's tokenizer.</summary>
     private async Task<long> TextBytesAsync(string tokenizerId, TokenDataset data, CancellationToken cancellationToken)
     {
-        ITokenizer tokenizer;
-        if (await artifacts.StatAsync($"tokenizers/{tokenizerId}/tokenizer.json", cancellationToken) is not null)
-        {
-            await using var json = await artifacts.OpenReadAsync($"tokenizers/{tokenizerId}/tokenizer.json", cancellationToken);
-            tokenizer = TokenizerFiles.ReadHuggingFace(json);
-        }
-        else if (await artifacts.StatAsync($"tokenizers/{tokenizerId}/char-tokenizer.json", cancellationToken) is not null)
-        {
-            await using var json = await artifacts.OpenReadAsync($"tokenizers/{tokenizerId}/char-tokenizer.json", cancellationToken);
-            tokenizer = CharTokenizer.Read(json);
-        }
-        else
-        {
+        if (await ModelArtifacts.LoadTokenizerAsync(artifacts, tokenizerId, cancellationToken) is not { } tokenizer)
             return 0;
-        }
         long bytes = 0;
         foreach (var shard in data.Shards)
         {
