@@ -71,7 +71,7 @@ public static class EvaluationsApi
         {
             cancellationToken.ThrowIfCancellationRequested();
             var prompt = tokenizer.Encode(example.Prompt);
-            var generated = prompt.Length == 0 ? [] : Generator.Generate(model, prompt, options);
+            var generated = prompt.Length == 0 ? [] : TokenGenerator.Generate(model, prompt, options);
             outputs.Add(tokenizer.Decode(generated));
         }
         var report = await recorder.RecordAsync(evalSet, outputs, version.Id, cancellationToken);

@@ -21,7 +21,7 @@ public sealed record GenerationOptions
 /// chosen at a time. This version recomputes the whole window for every token; the inference service's KV cache
 /// (issue 7) replaces that loop without changing the tokens chosen.
 /// </summary>
-public static class Generator
+public static class TokenGenerator
 {
     public static int[] Generate(LanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options)
     {
