@@ -104,6 +104,15 @@ public sealed class EmbeddedModelPipelineTests(EmbeddedForge forge) : IClassFixt
         Assert.InRange(report.GetProperty("metrics").GetProperty("bleu").GetDouble(), 0, 100);
         using var unknown = await Client.PostAsJsonAsync("/api/evaluator/evalsets/e2e-task/generations", new { modelVersionId = "nope@1" });
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+
+        // The promoted version exported in Hugging Face's GPT-2 layout.
+        using var exported = await Client.PostAsync($"/api/evaluator/models/{promoted.GetProperty("id").GetString()}/export", null);
+        var export = await exported.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(exported.StatusCode == HttpStatusCode.OK, export.ToString());
+        Assert.Equal(["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"],
+            export.GetProperty("files").EnumerateArray().Select(f => f.GetString()!.Split('/')[^1]).Order(StringComparer.Ordinal));
+        using var unknownExport = await Client.PostAsync("/api/evaluator/models/nope@1/export", null);
+        Assert.Equal(HttpStatusCode.NotFound, unknownExport.StatusCode);
     }
 
     [Fact]

@@ -36,10 +36,12 @@ public static class Extensions
         routes.MapServiceInfo("evaluator",
             "POST /api/evaluator/metrics/bleu", "POST /api/evaluator/metrics/chrf", "POST /api/evaluator/metrics/rouge",
             "POST|GET /api/evaluator/evalsets/{name}", "GET /api/evaluator/evalsets",
-            "POST /api/evaluator/evalsets/{name}/evaluations", "GET /api/evaluator/evaluations", "GET /api/evaluator/evaluations/{id}");
+            "POST /api/evaluator/evalsets/{name}/evaluations", "POST /api/evaluator/evalsets/{name}/generations",
+            "GET /api/evaluator/evaluations", "GET /api/evaluator/evaluations/{id}", "POST /api/evaluator/models/{version}/export");
         routes.MapMetricsApi();
         routes.MapEvalSetsApi();
         routes.MapEvaluationsApi();
+        routes.MapExportApi();
         return routes;
     }
 
