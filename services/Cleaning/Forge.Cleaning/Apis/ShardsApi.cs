@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Forge.Cleaning.Domain;
 using Forge.Cleaning.Pipeline;
 using Forge.Datasets;
@@ -26,8 +25,6 @@ public sealed record SealRequest(double? ValidationFraction);
 
 public static class ShardsApi
 {
-    private static readonly JsonSerializerOptions StrictJson = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
-
     public static RouteGroupBuilder MapShardsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/cleaning/datasets/{datasetId}").WithTags("Cleaning");
@@ -75,19 +72,11 @@ public static class ShardsApi
 
     private static async Task<Results<Ok<CleaningSettings>, ProblemHttpResult>> PutSettingsAsync(string datasetId, HttpRequest request, CleaningStore store, CancellationToken cancellationToken)
     {
-        CleaningSettings? settings;
-        try
-        {
-            settings = await JsonSerializer.DeserializeAsync<CleaningSettings>(request.Body, StrictJson, cancellationToken);
-        }
-        catch (JsonException e)
-        {
-            return Problems.Invalid(e.Path ?? "body", e.Message.Split(". ")[0]);
-        }
-        if (settings is null)
-            return Problems.BadRequest("Empty body", "Send the cleaning settings as a JSON object.");
-        if (settings.Validate() is { } problem)
-            return Problems.Invalid(problem.Field, problem.Message);
+        var (settings, problem) = await JsonBody.ReadAsync<CleaningSettings>(request, cancellationToken);
+        if (problem is not null)
+            return problem;
+        if (settings!.Validate() is { } invalid)
+            return Problems.Invalid(invalid.Field, invalid.Message);
         await store.Settings.UpsertAsync(new DatasetCleaningSettings { Id = datasetId, Settings = settings }, cancellationToken);
         return TypedResults.Ok(settings);
     }

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Forge.Contracts;
 using Forge.ServiceDefaults;
@@ -33,8 +31,6 @@ public sealed record DecodeRequest(int[]? Ids);
 
 public static partial class TokenizersApi
 {
-    private static readonly JsonSerializerOptions StrictJson = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
-
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
     private static partial Regex IdPattern();
 
@@ -57,28 +53,20 @@ public static partial class TokenizersApi
 
     private static async Task<Results<Accepted<TokenizerRecord>, ProblemHttpResult>> TrainAsync(HttpRequest request, TokenizerStore store, TokenizerJobs jobs, TimeProvider clock, CancellationToken cancellationToken)
     {
-        TrainTokenizerRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<TrainTokenizerRequest>(request.Body, StrictJson, cancellationToken);
-        }
-        catch (JsonException e)
-        {
-            return Problems.Invalid(e.Path is { Length: > 1 } path ? path.TrimStart('$', '.') : "body", e.Message.Split(". ")[0]);
-        }
-        if (body is null)
-            return Problems.BadRequest("Empty body", "Send the tokenizer's settings as a JSON object.");
+        var (body, problem) = await JsonBody.ReadAsync<TrainTokenizerRequest>(request, cancellationToken);
+        if (problem is not null)
+            return problem;
         var defaults = new TokenizerSpec();
         var spec = new TokenizerSpec
         {
-            Kind = body.Kind ?? defaults.Kind,
+            Kind = body!.Kind ?? defaults.Kind,
             VocabularySize = body.VocabularySize ?? defaults.VocabularySize,
             MinFrequency = body.MinFrequency ?? defaults.MinFrequency,
             SpecialTokens = body.SpecialTokens ?? defaults.SpecialTokens,
             Pattern = body.Pattern ?? defaults.Pattern,
         };
-        if (TokenizerSpecs.Validate(spec) is { } problem)
-            return Problems.Invalid(problem.Field, problem.Message);
+        if (TokenizerSpecs.Validate(spec) is { } invalid)
+            return Problems.Invalid(invalid.Field, invalid.Message);
         var id = body.Id ?? $"tok-{Guid.CreateVersion7():N}"[..20];
         if (!IdPattern().IsMatch(id))
             return Problems.Invalid("id", "A tokenizer id is 1 to 64 lowercase letters, digits, '.', '_' or '-'.");

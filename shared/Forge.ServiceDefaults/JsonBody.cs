@@ -1,16 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Forge.ServiceDefaults;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Forge.Evaluator.Apis;
+namespace Forge.ServiceDefaults;
 
 /// <summary>
 /// Reads a JSON object body strictly, so that a mistyped option is refused rather than silently ignored: malformed
 /// JSON is 400, and a field of the wrong type or an unknown field is 422 naming its JSON path.
 /// </summary>
-internal static class JsonBody
+public static class JsonBody
 {
     private static readonly JsonSerializerOptions Strict = new(JsonSerializerDefaults.Web)
     {
