@@ -45,6 +45,24 @@ public sealed class EmbeddedDataPipelineTests(EmbeddedForge forge) : IClassFixtu
     }
 
     [Fact]
+    public async Task PostedPlainTextBecomesADocumentOfItsSource()
+    {
+        var datasetId = SliceScenarios.NewDatasetId();
+        await SliceScenarios.CreateDatasetAsync(forge.Client, datasetId);
+
+        using var response = await forge.Client.PostAsync($"/api/ingestion/datasets/{datasetId}/text?source=notes", new StringContent(_generator.Document(60), Encoding.UTF8, "text/plain"));
+        var receipt = await response.Content.ReadFromJsonAsync<JsonElement>();
+        using var wrongType = await forge.Client.PostAsync($"/api/ingestion/datasets/{datasetId}/text", new StringContent("{}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal(1, receipt.GetProperty("documents").GetInt64());
+        Assert.Equal([$"{datasetId}:notes"], receipt.GetProperty("sources").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, wrongType.StatusCode);
+        var dataset = await WaitUntilCleanedAsync(datasetId, 1);
+        Assert.Equal(1, dataset.GetProperty("totals").GetProperty("cleanedDocuments").GetInt32());
+    }
+
+    [Fact]
     public async Task AStrictStreamWithABadLineIsRefusedWhole()
     {
         var datasetId = SliceScenarios.NewDatasetId();

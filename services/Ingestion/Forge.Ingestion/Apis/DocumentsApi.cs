@@ -25,6 +25,17 @@ public sealed record IngestionReceipt(
     long BadLines,
     IReadOnlyList<LineError> Errors);
 
+/// <summary>What every way of sending documents shares: the dataset, the source, the idempotency key and the services.</summary>
+public sealed record IngestionCall(
+    string DatasetId,
+    HttpContext Http,
+    [FromQuery(Name = "source")] string? Source,
+    [FromHeader(Name = "Idempotency-Key")] string? IdempotencyKey,
+    IngestionStore Store,
+    BatchIngestor Ingestor,
+    IngestionLimits Limits,
+    CancellationToken CancellationToken);
+
 /// <summary>The ways documents arrive: a JSON array, plain text, an NDJSON stream, uploaded files.</summary>
 public static partial class DocumentsApi
 {
@@ -48,139 +59,103 @@ public static partial class DocumentsApi
     private static partial Regex FieldNamePattern();
 
     /// <summary>Checks what every ingestion request shares; returns a problem, or null when the request may go on.</summary>
-    private static async Task<ProblemHttpResult?> PreconditionsAsync(string datasetId, string? source, string? idempotencyKey, IngestionStore store, CancellationToken cancellationToken)
+    private static async Task<ProblemHttpResult?> PreconditionsAsync(IngestionCall call)
     {
-        if (source is not null && !SourceNamePattern().IsMatch(source))
+        if (call.Source is not null && !SourceNamePattern().IsMatch(call.Source))
             return Problems.Invalid("source", "A source name is 1 to 128 letters, digits, spaces, '.', '_' or '-'.");
-        if (idempotencyKey is { Length: 0 or > 200 })
+        if (call.IdempotencyKey is { Length: 0 or > 200 })
             return Problems.Invalid("Idempotency-Key", "The key must have 1 to 200 characters.");
-        if (await store.Datasets.GetAsync(datasetId, cancellationToken) is null)
-            return Problems.NotFound("dataset", datasetId);
+        if (await call.Store.Datasets.GetAsync(call.DatasetId, call.CancellationToken) is null)
+            return Problems.NotFound("dataset", call.DatasetId);
         return null;
     }
 
-    private static async Task<Results<Accepted<Batch>, Ok<Batch>, ProblemHttpResult>> PostDocumentsAsync(
-        string datasetId,
-        HttpRequest request,
-        [FromQuery] string? source,
-        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        IngestionStore store,
-        BatchIngestor ingestor,
-        CancellationToken cancellationToken)
+    private static async Task<Results<Accepted<Batch>, Ok<Batch>, ProblemHttpResult>> PostDocumentsAsync([AsParameters] IngestionCall call)
     {
-        if (request.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        if (call.Http.Request.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
             return Problems.UnsupportedMediaType($"Send the documents as application/json, not {contentType}.");
-        if (await PreconditionsAsync(datasetId, source, idempotencyKey, store, cancellationToken) is { } problem)
+        if (await PreconditionsAsync(call) is { } problem)
             return problem;
 
         // Kestrel enforces the body limit while this reads, answering 413 through the exception handler.
         using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, cancellationToken);
+        await call.Http.Request.Body.CopyToAsync(body, call.CancellationToken);
         var (documents, error) = DocumentBatchParser.Parse(body.GetBuffer().AsMemory(0, (int)body.Length));
         if (error is not null)
             return error.Status == StatusCodes.Status400BadRequest ? Problems.BadRequest("Malformed request", error.Message) : Problems.Invalid(error.Field, error.Message);
 
-        var origin = await ingestor.EnsureSourceAsync(datasetId, source ?? "api", "json", null, cancellationToken);
+        var origin = await call.Ingestor.EnsureSourceAsync(call.DatasetId, call.Source ?? "api", "json", null, call.CancellationToken);
         var oneBatch = new IngestionLimits { BatchDocuments = int.MaxValue, BatchBytes = int.MaxValue };
-        using var accumulator = new BatchAccumulator(ingestor, datasetId, origin, idempotencyKey, oneBatch, deferred: false);
+        using var accumulator = new BatchAccumulator(call.Ingestor, call.DatasetId, origin, call.IdempotencyKey, oneBatch, deferred: false);
         foreach (var document in documents!)
-            await accumulator.AddTextAsync(document.Text, document.Id, cancellationToken);
-        var outcome = (await accumulator.CompleteAsync(cancellationToken))[0];
-        var location = $"/api/ingestion/datasets/{datasetId}/batches/{outcome.Batch.Id}";
+            await accumulator.AddTextAsync(document.Text, document.Id, call.CancellationToken);
+        var outcome = (await accumulator.CompleteAsync(call.CancellationToken))[0];
+        var location = $"/api/ingestion/datasets/{call.DatasetId}/batches/{outcome.Batch.Id}";
         return outcome.Created ? TypedResults.Accepted(location, outcome.Batch) : TypedResults.Ok(outcome.Batch);
     }
 
-    private static async Task<Results<Accepted<IngestionReceipt>, Ok<IngestionReceipt>, ProblemHttpResult>> PostTextAsync(
-        string datasetId,
-        HttpRequest request,
-        [FromQuery] string? source,
-        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        IngestionStore store,
-        BatchIngestor ingestor,
-        IngestionLimits limits,
-        CancellationToken cancellationToken)
+    private static async Task<Results<Accepted<IngestionReceipt>, Ok<IngestionReceipt>, ProblemHttpResult>> PostTextAsync([AsParameters] IngestionCall call)
     {
-        if (request.ContentType is { } contentType && !contentType.StartsWith("text/", StringComparison.OrdinalIgnoreCase))
+        if (call.Http.Request.ContentType is { } contentType && !contentType.StartsWith("text/", StringComparison.OrdinalIgnoreCase))
             return Problems.UnsupportedMediaType($"Send the text as text/plain, not {contentType}.");
-        if (await PreconditionsAsync(datasetId, source, idempotencyKey, store, cancellationToken) is { } problem)
+        if (await PreconditionsAsync(call) is { } problem)
             return problem;
-        using var reader = new StreamReader(request.Body, Encoding.UTF8);
-        var text = await reader.ReadToEndAsync(cancellationToken);
+        using var reader = new StreamReader(call.Http.Request.Body, Encoding.UTF8);
+        var text = await reader.ReadToEndAsync(call.CancellationToken);
         if (string.IsNullOrWhiteSpace(text))
             return Problems.BadRequest("Empty body", "The request body is empty; send the document's text.");
 
-        var origin = await ingestor.EnsureSourceAsync(datasetId, source ?? "text", "text", null, cancellationToken);
-        using var accumulator = new BatchAccumulator(ingestor, datasetId, origin, idempotencyKey, limits, deferred: false);
+        var origin = await call.Ingestor.EnsureSourceAsync(call.DatasetId, call.Source ?? "text", "text", null, call.CancellationToken);
+        using var accumulator = new BatchAccumulator(call.Ingestor, call.DatasetId, origin, call.IdempotencyKey, call.Limits, deferred: false);
         long documents = 0;
-        foreach (var document in TextSplitter.Split(text, limits.MaxDocumentBytes))
+        foreach (var document in TextSplitter.Split(text, call.Limits.MaxDocumentBytes))
         {
-            await accumulator.AddTextAsync(document, null, cancellationToken);
+            await accumulator.AddTextAsync(document, null, call.CancellationToken);
             documents++;
         }
-        var outcomes = await accumulator.CompleteAsync(cancellationToken);
-        return Receipt(datasetId, [origin.Id], outcomes, documents, 0, 0, []);
+        var outcomes = await accumulator.CompleteAsync(call.CancellationToken);
+        return Receipt(call.DatasetId, [origin.Id], outcomes, documents, 0, 0, []);
     }
 
-    private static async Task<Results<Accepted<IngestionReceipt>, Ok<IngestionReceipt>, ProblemHttpResult>> PostStreamAsync(
-        string datasetId,
-        HttpContext http,
-        [FromQuery] string? source,
-        [FromQuery] string? textField,
-        [FromQuery] bool? strict,
-        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        IngestionStore store,
-        BatchIngestor ingestor,
-        IngestionLimits limits,
-        CancellationToken cancellationToken)
+    private static async Task<Results<Accepted<IngestionReceipt>, Ok<IngestionReceipt>, ProblemHttpResult>> PostStreamAsync([AsParameters] IngestionCall call, [FromQuery] string? textField, [FromQuery] bool? strict)
     {
-        if (http.Request.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        if (call.Http.Request.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
             return Problems.UnsupportedMediaType($"Send NDJSON as application/x-ndjson, not {contentType}.");
         if (textField is not null && !FieldNamePattern().IsMatch(textField))
             return Problems.Invalid("textField", "The text field is a JSON property name of letters, digits and '_'.");
-        if (await PreconditionsAsync(datasetId, source, idempotencyKey, store, cancellationToken) is { } problem)
+        if (await PreconditionsAsync(call) is { } problem)
             return problem;
-        if (RaiseBodyLimit(http, limits) is { } tooLarge)
+        if (RaiseBodyLimit(call.Http, call.Limits) is { } tooLarge)
             return tooLarge;
 
-        var origin = await ingestor.EnsureSourceAsync(datasetId, source ?? "stream", "ndjson", null, cancellationToken);
+        var origin = await call.Ingestor.EnsureSourceAsync(call.DatasetId, call.Source ?? "stream", "ndjson", null, call.CancellationToken);
         var policy = new LinePolicy(textField ?? "text", strict ?? false);
-        using var accumulator = new BatchAccumulator(ingestor, datasetId, origin, idempotencyKey, limits, deferred: policy.Strict);
+        using var accumulator = new BatchAccumulator(call.Ingestor, call.DatasetId, origin, call.IdempotencyKey, call.Limits, deferred: policy.Strict);
         JsonLinesSummary summary;
         try
         {
-            summary = await JsonLinesReader.ReadAsync(http.Request.BodyReader, accumulator, policy, limits, cancellationToken);
+            summary = await JsonLinesReader.ReadAsync(call.Http.Request.BodyReader, accumulator, policy, call.Limits, call.CancellationToken);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return TooLargeMidStream(limits, accumulator.Outcomes);
+            return TooLargeMidStream(call.Limits, accumulator.Outcomes);
         }
         if (summary.FirstFatal is { } fatal)
             return Problems.Invalid($"line {fatal.Line}", $"{fatal.Reason}; strict mode stored nothing.");
-        var outcomes = await accumulator.CompleteAsync(cancellationToken);
-        return Receipt(datasetId, [origin.Id], outcomes, summary.Documents, summary.Lines, summary.BadLines, summary.Errors);
+        var outcomes = await accumulator.CompleteAsync(call.CancellationToken);
+        return Receipt(call.DatasetId, [origin.Id], outcomes, summary.Documents, summary.Lines, summary.BadLines, summary.Errors);
     }
 
-    private static async Task<Results<Accepted<IngestionReceipt>, Ok<IngestionReceipt>, ProblemHttpResult>> PostFilesAsync(
-        string datasetId,
-        HttpContext http,
-        [FromQuery] string? source,
-        [FromQuery] string? textField,
-        [FromQuery] bool? strict,
-        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        IngestionStore store,
-        BatchIngestor ingestor,
-        IArtifactStore artifacts,
-        IngestionLimits limits,
-        CancellationToken cancellationToken)
+    private static async Task<Results<Accepted<IngestionReceipt>, Ok<IngestionReceipt>, ProblemHttpResult>> PostFilesAsync([AsParameters] IngestionCall call, [FromQuery] string? textField, [FromQuery] bool? strict, IArtifactStore artifacts)
     {
-        if (!MediaTypeHeaderValue.TryParse(http.Request.ContentType, out var mediaType) || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+        if (!MediaTypeHeaderValue.TryParse(call.Http.Request.ContentType, out var mediaType) || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(mediaType.Boundary) is not { Length: > 0 } boundary)
             return Problems.UnsupportedMediaType("Upload files as multipart/form-data.");
         if (textField is not null && !FieldNamePattern().IsMatch(textField))
             return Problems.Invalid("textField", "The text field is a JSON property name of letters, digits and '_'.");
-        if (await PreconditionsAsync(datasetId, source, idempotencyKey, store, cancellationToken) is { } problem)
+        if (await PreconditionsAsync(call) is { } problem)
             return problem;
-        if (RaiseBodyLimit(http, limits) is { } tooLarge)
+        if (RaiseBodyLimit(call.Http, call.Limits) is { } tooLarge)
             return tooLarge;
 
         var policy = new LinePolicy(textField ?? "text", strict ?? false);
@@ -190,8 +165,8 @@ public static partial class DocumentsApi
         long documents = 0, lines = 0, badLines = 0;
         try
         {
-            var reader = new MultipartReader(boundary.ToString(), http.Request.Body) { BodyLengthLimit = null };
-            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            var reader = new MultipartReader(boundary.ToString(), call.Http.Request.Body) { BodyLengthLimit = null };
+            while (await reader.ReadNextSectionAsync(call.CancellationToken) is { } section)
             {
                 if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFileDisposition())
                     continue;
@@ -210,18 +185,18 @@ public static partial class DocumentsApi
                 }
                 // Spooled to disk, so neither a large file nor the original kept for lineage sits in memory.
                 var spool = new FileStream(Path.GetTempFileName(), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
-                await section.Body.CopyToAsync(spool, cancellationToken);
+                await section.Body.CopyToAsync(spool, call.CancellationToken);
                 spool.Position = 0;
-                var origin = await ingestor.EnsureSourceAsync(datasetId, source ?? name, "file", $"upload:{uploadId}/{name}", cancellationToken);
-                var batches = new BatchAccumulator(ingestor, datasetId, origin, idempotencyKey is null ? null : $"{idempotencyKey}/{index}", limits, deferred: true);
+                var origin = await call.Ingestor.EnsureSourceAsync(call.DatasetId, call.Source ?? name, "file", $"upload:{uploadId}/{name}", call.CancellationToken);
+                var batches = new BatchAccumulator(call.Ingestor, call.DatasetId, origin, call.IdempotencyKey is null ? null : $"{call.IdempotencyKey}/{index}", call.Limits, deferred: true);
                 files.Add((name, spool, batches, origin));
                 try
                 {
-                    var summary = await FileExtractor.ExtractAsync(name, spool, batches, policy, limits, cancellationToken);
+                    var summary = await FileExtractor.ExtractAsync(name, spool, batches, policy, call.Limits, call.CancellationToken);
                     documents += summary.Documents;
                     lines += summary.Lines;
                     badLines += summary.BadLines;
-                    errors.AddRange(summary.Errors.Take(limits.MaxErrorsReported - errors.Count));
+                    errors.AddRange(summary.Errors.Take(call.Limits.MaxErrorsReported - errors.Count));
                     if (summary.FirstFatal is { } fatal)
                         return Problems.Invalid($"{name}: line {fatal.Line}", $"{fatal.Reason}; strict mode stored nothing.");
                 }
@@ -239,14 +214,14 @@ public static partial class DocumentsApi
             foreach (var (name, spool, batches, _) in files)
             {
                 spool.Position = 0;
-                await artifacts.PutAsync($"datasets/{datasetId}/uploads/{uploadId}/{name}", spool, cancellationToken);
-                outcomes.AddRange(await batches.CompleteAsync(cancellationToken));
+                await artifacts.PutAsync($"datasets/{call.DatasetId}/uploads/{uploadId}/{name}", spool, call.CancellationToken);
+                outcomes.AddRange(await batches.CompleteAsync(call.CancellationToken));
             }
-            return Receipt(datasetId, files.Select(f => f.Source.Id).Distinct().ToList(), outcomes, documents, lines, badLines, errors);
+            return Receipt(call.DatasetId, files.Select(f => f.Source.Id).Distinct().ToList(), outcomes, documents, lines, badLines, errors);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return TooLargeMidStream(limits, []);
+            return TooLargeMidStream(call.Limits, []);
         }
         catch (InvalidDataException e)
         {
