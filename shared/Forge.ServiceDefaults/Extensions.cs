@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
@@ -36,6 +37,10 @@ public static class Extensions
         {
             context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier;
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+            // Problems made from a bare status code (a proxy's 413, an unknown route's 404) still say what happened.
+            context.ProblemDetails.Detail ??= context.ProblemDetails.Status == StatusCodes.Status413PayloadTooLarge
+                ? $"The request body is larger than this server accepts ({options.MaxRequestBodyBytes} bytes, Forge:MaxRequestBodyBytes)."
+                : ReasonPhrases.GetReasonPhrase(context.ProblemDetails.Status ?? StatusCodes.Status500InternalServerError);
         });
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddHealthChecks();

@@ -64,7 +64,8 @@ public sealed class DistributedForge : IAsyncLifetime
         {
             ["ReverseProxy__Clusters__ingestion__Destinations__primary__Address"] = ingestion.Address.ToString(),
             ["ReverseProxy__Clusters__cleaning__Destinations__primary__Address"] = cleaning.Address.ToString(),
-            ["Forge__MaxRequestBodyBytes"] = (4 * BodyLimit).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The gateway is the first line: an oversized request is refused there, before it reaches a service.
+            ["Forge__MaxRequestBodyBytes"] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         Gateway = new HttpClient { BaseAddress = gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
     }

@@ -29,8 +29,12 @@ public sealed class LiteDbMetadataStore : IMetadataStore, IDisposable
         _crossProcessLock = shared ? Path.GetFullPath(path) + ".cas-lock" : null;
     }
 
-    public IDocumentCollection<T> Collection<T>(string name) where T : class, IDocument =>
-        new LiteDbCollection<T>(_database.GetCollection<T>(name), name, _gate, _crossProcessLock);
+    public IDocumentCollection<T> Collection<T>(string name) where T : class, IDocument
+    {
+        // LiteDB builds a type's mapping on first use and is not safe to do so from two threads at once.
+        lock (_gate)
+            return new LiteDbCollection<T>(_database.GetCollection<T>(name), name, _gate, _crossProcessLock);
+    }
 
     /// <summary>
     /// In shared mode each LiteDB operation is atomic on its own, but a compare-and-swap is a read and a write:
