@@ -6,7 +6,8 @@ namespace Forge.Model;
 
 /// <summary>
 /// A GPT-2 style decoder-only transformer, after nanoGPT's model.py: pre-norm blocks, GELU MLP, causal attention through
-/// scaled_dot_product_attention, learned or rotary positions, optionally tied input and output embeddings.
+/// scaled_dot_product_attention, learned or rotary positions, optionally tied input and output embeddings. Cached
+/// decoding keeps every layer's keys and values per request, so a new token costs one position, not the whole window.
 /// </summary>
 public sealed class Gpt : LanguageModel
 {
@@ -60,16 +61,103 @@ public sealed class Gpt : LanguageModel
         var length = tokens.shape[1];
         if (length > Config.ContextLength)
             throw new ArgumentException($"The model reads at most {Config.ContextLength} tokens at once; got {length}.", nameof(tokens));
-        var x = tokenEmbedding.call(tokens); // (B, T, C)
-        if (positionEmbedding is not null)
-            x = x + positionEmbedding.call(arange(length, device: tokens.device)); // (T, C) added to every sequence
-        x = embeddingDropout.call(x);
+        var x = Embed(tokens, 0);
         foreach (var block in blocks)
             x = block.call(x);
+        return Head(x);
+    }
+
+    public override DecodingState BeginDecoding() => new GptDecodingState(this, Config.Layers, Config.ContextLength);
+
+    internal override Tensor Decode(DecodingState state, Tensor tokens)
+    {
+        var layers = ((GptDecodingState)state).Layers;
+        var x = Embed(tokens, state.Position);
+        for (var i = 0; i < layers.Length; i++)
+            x = blocks[i].Decode(x, layers[i], state.Position);
+        return Head(x);
+    }
+
+    /// <summary>Token embeddings of positions offset, offset + 1, …, plus their learned position embeddings.</summary>
+    private Tensor Embed(Tensor tokens, long offset)
+    {
+        var x = tokenEmbedding.call(tokens); // (B, T, C)
+        if (positionEmbedding is not null)
+            x = x + positionEmbedding.call(arange(offset, offset + tokens.shape[1], device: tokens.device)); // (T, C) added to every sequence
+        return embeddingDropout.call(x);
+    }
+
+    private Tensor Head(Tensor x)
+    {
         x = finalNorm.call(x);
         return head is null
             ? ComputePrecision.Linear(x, tokenEmbedding.weight!, null, ComputeType) // (B, T, vocabulary)
             : head.call(x);
+    }
+}
+
+/// <summary>A GPT's cached decoding: every layer's keys and values for the tokens read so far.</summary>
+internal sealed class GptDecodingState : DecodingState
+{
+    public GptDecodingState(Gpt model, int layers, int contextLength) : base(model) =>
+        Layers = [.. Enumerable.Range(0, layers).Select(_ => new KeyValueCache(contextLength))];
+
+    public KeyValueCache[] Layers { get; }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            foreach (var layer in Layers)
+                layer.Dispose();
+    }
+}
+
+/// <summary>
+/// One attention layer's keys and values for one request. Each step writes its keys into place and attends over a view
+/// of the filled part, so the past is not copied at every step; the buffer doubles when full (up to the context), so a
+/// short request holds little memory and the past is copied only a logarithmic number of times.
+/// </summary>
+internal sealed class KeyValueCache(int contextLength) : IDisposable
+{
+    private const int FirstCapacity = 64;
+
+    private Tensor? keys; // (B, nh, capacity, hs)
+    private Tensor? values; // (B, nh, capacity, hs)
+
+    /// <summary>Stores this step's keys and values (B, nh, T, hs) at positions offset…offset + T − 1; returns all of 0…offset + T − 1.</summary>
+    public (Tensor Keys, Tensor Values) Append(Tensor key, Tensor value, long offset)
+    {
+        if (keys is not null && key.shape[0] != keys.shape[0])
+            throw new ArgumentException($"This decoding state was begun with {keys.shape[0]} sequences, not {key.shape[0]}.", nameof(key));
+        var length = key.shape[2];
+        keys = Reserve(keys, key, offset, offset + length);
+        values = Reserve(values, value, offset, offset + length);
+        keys.narrow(2, offset, length).copy_(key);
+        values.narrow(2, offset, length).copy_(value);
+        // A prompt read into an empty cache attends over its own keys, exactly as forward does.
+        return offset == 0 ? (key, value) : (keys.narrow(2, 0, offset + length), values.narrow(2, 0, offset + length)); // (B, nh, offset + T, hs)
+    }
+
+    /// <summary>A buffer with room for <paramref name="needed"/> positions whose first <paramref name="filled"/> are those of <paramref name="buffer"/>.</summary>
+    private Tensor Reserve(Tensor? buffer, Tensor like, long filled, long needed)
+    {
+        var capacity = buffer?.shape[2] ?? 0;
+        if (capacity >= needed)
+            return buffer!;
+        capacity = Math.Min(contextLength, Math.Max(needed, Math.Max(FirstCapacity, 2 * capacity)));
+        var grown = empty([like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();
+        if (buffer is not null)
+        {
+            grown.narrow(2, 0, filled).copy_(buffer.narrow(2, 0, filled));
+            buffer.Dispose();
+        }
+        return grown;
+    }
+
+    public void Dispose()
+    {
+        keys?.Dispose();
+        values?.Dispose();
     }
 }
 
@@ -95,6 +183,13 @@ internal sealed class Block : nn.Module<Tensor, Tensor>
         x = x + attention.call(attentionNorm.call(x));
         return x + mlp.call(mlpNorm.call(x));
     }
+
+    /// <summary>The block for tokens at positions offset, offset + 1, …, attending over the cached past too.</summary>
+    public Tensor Decode(Tensor x, KeyValueCache cache, long offset)
+    {
+        x = x + attention.Decode(attentionNorm.call(x), cache, offset);
+        return x + mlp.call(mlpNorm.call(x));
+    }
 }
 
 internal sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
@@ -118,7 +213,12 @@ internal sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Attend(x, null, 0);
+
+    public Tensor Decode(Tensor x, KeyValueCache cache, long offset) => Attend(x, cache, offset);
+
+    /// <summary>Attention for tokens at positions offset, offset + 1, …: over each other and, with a cache, over the cached past.</summary>
+    private Tensor Attend(Tensor x, KeyValueCache? cache, long offset)
     {
         var (batch, length, width) = (x.shape[0], x.shape[1], x.shape[2]);
         var qkv = queryKeyValue.call(x).split(width, dim: 2); // 3 × (B, T, C)
@@ -127,13 +227,23 @@ internal sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         var value = qkv[2].view(batch, length, heads, width / heads).transpose(1, 2); // (B, nh, T, hs)
         if (rotary is not null)
         {
-            query = rotary.call(query);
-            key = rotary.call(key);
+            query = rotary.Rotate(query, offset);
+            key = rotary.Rotate(key, offset);
         }
-        var y = functional.scaled_dot_product_attention(query, key, value, p: training ? dropout : 0, is_casual: true); // (B, nh, T, hs)
+        var (keys, values) = cache?.Append(key, value, offset) ?? (key, value); // (B, nh, offset + T, hs)
+        var rate = training ? dropout : 0;
+        // is_casual aligns its mask to the top left, which is right only when queries and keys start at the same
+        // position. One new token sees every cached one and needs no mask; several after a cached past need theirs spelled out.
+        var y = offset == 0 ? functional.scaled_dot_product_attention(query, keys, values, p: rate, is_casual: true)
+            : length == 1 ? functional.scaled_dot_product_attention(query, keys, values, p: rate)
+            : functional.scaled_dot_product_attention(query, keys, values, CausalMaskAfter(offset, length, x.device), rate); // (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(batch, length, width); // (B, T, C)
         return residualDropout.call(projection.call(y));
     }
+
+    /// <summary>(T, offset + T), true where the query at position offset + i may see the key at position j: j ≤ offset + i.</summary>
+    private static Tensor CausalMaskAfter(long offset, long length, Device device) =>
+        arange(offset + length, device: device).unsqueeze(0) <= arange(offset, offset + length, device: device).unsqueeze(1);
 }
 
 internal sealed class Mlp : nn.Module<Tensor, Tensor>
@@ -181,14 +291,17 @@ internal sealed class RotaryEmbedding : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) // (B, nh, T, hs)
+    public override Tensor forward(Tensor x) => Rotate(x, 0);
+
+    /// <summary>Rotates x (B, nh, T, hs) as the tokens at positions offset, offset + 1, …, offset + T − 1.</summary>
+    public Tensor Rotate(Tensor x, long offset)
     {
         var (length, half) = (x.shape[2], x.shape[3] / 2);
         var rotated = cat([-x.narrow(3, half, half), x.narrow(3, 0, half)], dim: 3); // (B, nh, T, hs)
         // to() is free when the tables already follow the module; it also covers TorchSharp versions that leave
         // non-persistent buffers behind when a module moves.
-        var cosines = cos.narrow(0, 0, length).to(x.dtype, x.device); // (T, hs)
-        var sines = sin.narrow(0, 0, length).to(x.dtype, x.device); // (T, hs)
+        var cosines = cos.narrow(0, offset, length).to(x.dtype, x.device); // (T, hs)
+        var sines = sin.narrow(0, offset, length).to(x.dtype, x.device); // (T, hs)
         return x * cosines + rotated * sines;
     }
 }

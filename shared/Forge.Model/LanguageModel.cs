@@ -44,6 +44,35 @@ public abstract class LanguageModel : nn.Module<Tensor, Tensor>
         _ => throw new ArgumentException($"Architecture {config.Architecture} is not known.", nameof(config)),
     };
 
+    /// <summary>
+    /// Starts cached decoding for one request. The state holds what the model computed for the tokens read so far (a
+    /// GPT's keys and values, an LSTM's hidden and cell state); the model itself keeps nothing, so one model in eval
+    /// mode serves many requests at once, each on its own thread with its own state.
+    /// </summary>
+    public abstract DecodingState BeginDecoding();
+
+    /// <summary>
+    /// Reads <paramref name="tokens"/> (B, n), the tokens that follow the <see cref="DecodingState.Position"/> ones the
+    /// state has read, and returns their logits (B, n, vocabulary): what <c>forward</c> gives for those positions of
+    /// the whole window. The state then includes them. A state covers one window: at most ContextLength tokens.
+    /// </summary>
+    public Tensor Step(DecodingState state, Tensor tokens)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (state.Model != this)
+            throw new ArgumentException("This decoding state was begun by another model.", nameof(state));
+        var length = (int)tokens.shape[1];
+        if (state.Position + length > Config.ContextLength)
+            throw new ArgumentException($"A decoding state holds at most {Config.ContextLength} tokens; it has {state.Position} and got {length} more.", nameof(tokens));
+        var logits = Decode(state, tokens);
+        state.Position += length;
+        return logits;
+    }
+
+    /// <summary><see cref="Step"/> once its arguments are checked: <paramref name="state"/> is this model's own.</summary>
+    internal abstract Tensor Decode(DecodingState state, Tensor tokens);
+
     /// <summary>Mean cross-entropy of predicting <paramref name="targets"/> (B, T) from <paramref name="tokens"/> (B, T), in float32.</summary>
     public Tensor Loss(Tensor tokens, Tensor targets)
     {
@@ -53,4 +82,26 @@ public abstract class LanguageModel : nn.Module<Tensor, Tensor>
             flat = flat.to(ScalarType.Float32);
         return nn.functional.cross_entropy(flat, targets.view(-1));
     }
+}
+
+/// <summary>
+/// One request's cached decoding (see <see cref="LanguageModel.BeginDecoding"/>). Its tensors live outside every
+/// dispose scope, so they outlast the step that made them; disposing the state frees them.
+/// </summary>
+public abstract class DecodingState : IDisposable
+{
+    private protected DecodingState(LanguageModel model) => Model = model;
+
+    internal LanguageModel Model { get; }
+
+    /// <summary>Tokens read so far: the position the next token takes.</summary>
+    public int Position { get; internal set; }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Dispose(bool disposing);
 }
