@@ -5,7 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddFeedback();
-builder.AddForgeBus();
+builder.AddForgeBus(bus => bus.AddFeedbackConsumers());
 
 var app = builder.Build();
 
