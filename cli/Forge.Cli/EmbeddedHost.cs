@@ -41,6 +41,8 @@ public static class EmbeddedHost
             bus.AddTrainerConsumers();
             bus.AddTokenizerConsumers();
             bus.AddEvaluatorConsumers();
+            bus.AddInferenceConsumers();
+            bus.AddFeedbackConsumers();
         });
 
         var app = builder.Build();

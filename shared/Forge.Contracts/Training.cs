@@ -28,7 +28,17 @@ public sealed record TrainingRunCompleted(
     string CheckpointKey,
     string TokenizerId,
     string? DatasetVersion,
-    IReadOnlyList<string> ValidationShards);
+    IReadOnlyList<string> ValidationShards)
+{
+    /// <summary>The token shards the run trained on (for a fine-tune, its replay shards): a later fine-tune replays them.</summary>
+    public IReadOnlyList<string> TrainShards { get; init; } = [];
+
+    /// <summary>Set for a fine-tune: the model version it started from.</summary>
+    public string? BaseVersionId { get; init; }
+
+    /// <summary>Set when feedback asked for this fine-tune (<see cref="RetrainingRequested"/>).</summary>
+    public string? RetrainingId { get; init; }
+}
 
 public sealed record TrainingRunFailed(string RunId, string Reason);
 
@@ -36,3 +46,32 @@ public sealed record TrainingRunCancelled(string RunId, long Step);
 
 /// <summary>A submitted run was refused before anything started: which field, and why.</summary>
 public sealed record TrainingRunRejected(string Field, string Reason, DateTime RejectedAt);
+
+/// <summary>
+/// Fine-tune a registered model version on supervised examples: the JSONL at SftDataKey holds {prompt, completion} or
+/// {messages: [...]} lines, the loss counts only the answer's tokens, and a ReplayFraction of each batch's rows are
+/// windows of ReplayShards (the base's own data) so the model keeps what it knew. The result keeps the base's
+/// tokenizer and records its base version. Idempotent on RunId.
+/// </summary>
+public sealed record FineTuneRequested(
+    string RunId,
+    string Name,
+    string BaseVersionId,
+    string BaseCheckpointKey,
+    string TokenizerId,
+    string SftDataKey,
+    IReadOnlyList<string> ReplayShards,
+    IReadOnlyList<string> ValidationShards,
+    IReadOnlyList<string> DatasetVersions,
+    FineTuneSettings Settings,
+    string? RetrainingId);
+
+/// <summary>How to fine-tune: few steps, a small constant-then-decaying learning rate, part replay.</summary>
+public sealed record FineTuneSettings(
+    long MaxSteps = 100,
+    double LearningRate = 3e-4,
+    int BatchSize = 8,
+    double ReplayFraction = 0.5,
+    int EvaluationInterval = 0,
+    int CheckpointInterval = 50,
+    long Seed = 1337);

@@ -2,20 +2,20 @@ using Forge.Model;
 using Forge.Storage.Artifacts;
 using Forge.Tokenization;
 
-namespace Forge.Evaluator.Domain;
+namespace Forge.Serving;
 
 /// <summary>Loads what a model version is made of from the artifact store: its checkpoint's network and its tokenizer.</summary>
 public static class ModelArtifacts
 {
-    public static readonly string WorkFolder = Path.Combine(Path.GetTempPath(), "forge-evaluator");
+    public static readonly string WorkFolder = Path.Combine(Path.GetTempPath(), "forge-models");
 
-    /// <summary>The network of a complete checkpoint (its manifest key), on the default device.</summary>
-    public static async Task<LanguageModel> LoadModelAsync(IArtifactStore artifacts, string manifestKey, string workFolder, CancellationToken cancellationToken)
+    /// <summary>The network of a complete checkpoint (its manifest key), on <paramref name="device"/> (auto, cpu, cuda, cuda:N; the CPU when null).</summary>
+    public static async Task<LanguageModel> LoadModelAsync(IArtifactStore artifacts, string manifestKey, string workFolder, CancellationToken cancellationToken, string? device = null)
     {
         var folder = await artifacts.StageFolderAsync(manifestKey[..manifestKey.LastIndexOf('/')], workFolder, cancellationToken);
         try
         {
-            return Checkpoint.LoadModel(Checkpoint.OpenFolder(folder));
+            return Checkpoint.LoadModel(Checkpoint.OpenFolder(folder), device is null ? null : TorchRuntime.SelectDevice(device));
         }
         finally
         {

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Forge.EndToEnd.Tests;
 
 /// <summary>The embedded host (what `forge up` runs), started in this process on a free loopback port.</summary>
-public sealed class EmbeddedForge : IAsyncLifetime
+public class EmbeddedForge : IAsyncLifetime
 {
     public const long BodyLimit = 256 * 1024;
     private readonly TemporaryFolder _data = new("embedded");
@@ -16,18 +16,24 @@ public sealed class EmbeddedForge : IAsyncLifetime
     public WebApplication App => _app ?? throw new InvalidOperationException("Not started.");
     public HttpClient Client => _host!.Client;
 
-    public async Task InitializeAsync()
+    /// <summary>Settings a derived fixture adds to (or changes in) the host's configuration.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    public virtual async Task InitializeAsync()
     {
-        _app = EmbeddedHost.Build([], new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Urls"] = "http://127.0.0.1:0",
             ["Forge:DataPath"] = _data.Path,
             ["Forge:MaxRequestBodyBytes"] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        };
+        foreach (var (key, value) in Settings)
+            settings[key] = value;
+        _app = EmbeddedHost.Build([], settings);
         _host = await LoopbackApp.StartAsync(_app);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_host is not null)
             await _host.DisposeAsync();

@@ -5,7 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddInference();
-builder.AddForgeBus();
+builder.AddForgeBus(bus => bus.AddInferenceConsumers());
 
 var app = builder.Build();
 

@@ -4,6 +4,7 @@ using Forge.Orchestrator.Domain;
 using Forge.ServiceDefaults;
 using MassTransit;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -17,6 +18,7 @@ public static class Extensions
     {
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RegistryStore>();
+        builder.Services.AddSingleton(builder.Configuration.GetSection(RetrainingOptions.Section).Get<RetrainingOptions>() ?? new RetrainingOptions());
         builder.Services.AddScoped<ModelRegistry>();
         builder.Services.AddHostedService<OrchestratorStartup>();
         return builder.AddForgeStorage();
@@ -26,6 +28,7 @@ public static class Extensions
     {
         bus.AddConsumer<RecordEvaluationConsumer, RecordEvaluationConsumerDefinition>();
         bus.AddConsumer<RegisterTrainedModelConsumer>();
+        bus.AddConsumer<RetrainFromFeedbackConsumer>();
         return bus;
     }
 

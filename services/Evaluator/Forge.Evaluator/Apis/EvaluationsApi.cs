@@ -1,3 +1,4 @@
+using Forge.Serving;
 using Forge.Evaluator.Domain;
 using Forge.Model;
 using Forge.Storage.Artifacts;

@@ -1,3 +1,4 @@
+using Forge.Serving;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;

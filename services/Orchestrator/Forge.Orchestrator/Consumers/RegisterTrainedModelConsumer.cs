@@ -25,7 +25,12 @@ public sealed class RegisterTrainedModelConsumer(ModelRegistry registry, ILogger
             new Dictionary<string, Dictionary<string, double>>(),
             AutoPromote: true,
             By: ModelRegistry.RegistryActor,
-            ValidationShards: run.ValidationShards), context.CancellationToken);
+            ValidationShards: run.ValidationShards)
+        {
+            TrainShards = run.TrainShards,
+            BaseVersionId = run.BaseVersionId,
+            RetrainingId = run.RetrainingId,
+        }, context.CancellationToken);
         logger.LogInformation("Run {RunId} is model version {ModelVersionId} ({Result})", run.RunId, version.Id, result);
     }
 

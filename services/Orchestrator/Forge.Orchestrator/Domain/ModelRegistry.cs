@@ -19,7 +19,17 @@ public sealed record NewModelVersion(
     IReadOnlyDictionary<string, Dictionary<string, double>> Metrics,
     bool AutoPromote,
     string By,
-    IReadOnlyList<string>? ValidationShards = null);
+    IReadOnlyList<string>? ValidationShards = null)
+{
+    /// <summary>The token shards the run trained on; a fine-tune of this version replays them.</summary>
+    public IReadOnlyList<string> TrainShards { get; init; } = [];
+
+    /// <summary>For a fine-tune: the version it started from.</summary>
+    public string? BaseVersionId { get; init; }
+
+    /// <summary>For a fine-tune feedback asked for: the retraining request.</summary>
+    public string? RetrainingId { get; init; }
+}
 
 public enum RegistrationResult
 {
@@ -74,6 +84,9 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
             TokenizerId = request.TokenizerId,
             DatasetVersions = [.. request.DatasetVersions],
             ValidationShards = [.. request.ValidationShards ?? []],
+            TrainShards = [.. request.TrainShards],
+            BaseVersionId = request.BaseVersionId,
+            RetrainingId = request.RetrainingId,
             Metrics = request.Metrics.Select(m => new EvalSetMetrics { EvalSet = m.Key, Values = new(m.Value, StringComparer.Ordinal), MeasuredAt = now }).ToList(),
             State = ModelState.Candidate,
             AutoPromote = request.AutoPromote,

@@ -43,6 +43,12 @@ public sealed record ModelVersion : IDocument
     public List<string> DatasetVersions { get; init; } = [];
     /// <summary>The held-out token shards of the run, on which the evaluator measures perplexity.</summary>
     public List<string> ValidationShards { get; init; } = [];
+    /// <summary>The token shards the run trained on; a fine-tune of this version replays a sample of them.</summary>
+    public List<string> TrainShards { get; init; } = [];
+    /// <summary>For a fine-tune: the version it started from (its lineage).</summary>
+    public string? BaseVersionId { get; init; }
+    /// <summary>For a fine-tune that feedback asked for: the retraining request's id.</summary>
+    public string? RetrainingId { get; init; }
     public List<EvalSetMetrics> Metrics { get; init; } = [];
     public ModelState State { get; init; }
     /// <summary>Try a gated promotion whenever metrics are recorded for this candidate.</summary>
