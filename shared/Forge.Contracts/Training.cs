@@ -75,3 +75,6 @@ public sealed record FineTuneSettings(
     int EvaluationInterval = 0,
     int CheckpointInterval = 50,
     long Seed = 1337);
+
+/// <summary>Asks the trainer holding a run (or the queue) to stop it; the run ends Cancelled. Unknown or finished runs are left alone.</summary>
+public sealed record CancelTrainingRunRequested(string RunId, string Reason);

@@ -65,6 +65,9 @@ public sealed class BatchRandom
         return (long)high;
     }
 
+    /// <summary>Uniform in [0, 1), from the top 53 bits of one draw.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
     private static ulong SplitMix64(ref ulong x)
     {
         var z = x += 0x9E3779B97F4A7C15;

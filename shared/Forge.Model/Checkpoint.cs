@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ public sealed record CheckpointFile(string Name, long Bytes, string Sha256);
 /// <summary>Written last: a checkpoint without its manifest is incomplete and is never read.</summary>
 public sealed record CheckpointManifest(string Format, int Version, long Step, IReadOnlyList<CheckpointFile> Files);
 
-/// <summary>Everything about a run that is not a tensor (trainer.json).</summary>
+/// <summary>Everything about a run that is not a tensor (trainer.json). FineTune is set only for a fine-tune.</summary>
 public sealed record TrainerState(
     int Version,
     long Step,
@@ -21,7 +22,14 @@ public sealed record TrainerState(
     GptConfig Model,
     TrainingConfig Training,
     string TorchRngState,
-    string SamplerState);
+    string SamplerState,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] FineTuneState? FineTune = null);
+
+/// <summary>What a fine-tune's checkpoint records of its data: enough to refuse resuming it on other examples.</summary>
+public sealed record FineTuneState(int Examples, int? EndToken, double ReplayFraction, string ExamplesSha256)
+{
+    public static FineTuneState Of(FineTuneData data) => new(data.Examples.Count, data.EndToken, data.ReplayFraction, data.Sha256());
+}
 
 /// <summary>
 /// Checkpoints as a set of named files (format in CHECKPOINTS.md): model.safetensors, optimizer.safetensors and
@@ -141,6 +149,16 @@ public static class Checkpoint
             throw new InvalidDataException("The checkpoint was made for a different model configuration than this loop's.");
         if (state.TokenizerId != loop.TokenizerId)
             throw new InvalidDataException($"The checkpoint was trained on tokens of tokenizer '{state.TokenizerId}', but this data comes from '{loop.TokenizerId}'.");
+        var fineTune = loop.FineTune is null ? null : FineTuneState.Of(loop.FineTune);
+        if (state.FineTune != fineTune)
+        {
+            throw new InvalidDataException((state.FineTune, fineTune) switch
+            {
+                (null, _) => "The checkpoint is of a pretraining run, but this loop was given fine-tuning examples.",
+                (_, null) => "The checkpoint is of a fine-tune; resume it with its examples.",
+                _ => $"The checkpoint was fine-tuned on other data ({state.FineTune.Examples} examples, end token {state.FineTune.EndToken}, replay {state.FineTune.ReplayFraction}) than this loop's ({fineTune.Examples} examples, end token {fineTune.EndToken}, replay {fineTune.ReplayFraction}).",
+            });
+        }
         LoadWeights(loop.Model, verified);
         LoadOptimizer(loop, verified);
         loop.RestoreProgress(state.Step, state.TokensSeen, state.SamplerState, Convert.FromBase64String(state.TorchRngState));
@@ -193,6 +211,13 @@ public static class Checkpoint
     {
         using var file = SafeTensors.Read(modelFile);
         CopyInto(model.state_dict(), file.Tensors, ModelFile);
+    }
+
+    /// <summary>Copies a complete checkpoint's weights into <paramref name="model"/>, checking each file against the manifest.</summary>
+    internal static void LoadVerifiedWeights(LanguageModel model, Func<string, Stream> openFile)
+    {
+        ReadManifest(openFile, out var verified);
+        LoadWeights(model, verified);
     }
 
     private static void LoadWeights(LanguageModel model, Func<string, Stream> verified)
@@ -278,7 +303,7 @@ public static class Checkpoint
     {
         using var rng = random.get_rng_state();
         return new TrainerState(Version, loop.Step, loop.TokensSeen, loop.TokenizerId, loop.ModelConfig, loop.Training,
-            Convert.ToBase64String(rng.bytes), loop.SamplerState);
+            Convert.ToBase64String(rng.bytes), loop.SamplerState, loop.FineTune is null ? null : FineTuneState.Of(loop.FineTune));
     }
 
     private static CheckpointFile WriteFile(Func<string, Stream> createFile, string name, Action<Stream> write)

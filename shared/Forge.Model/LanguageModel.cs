@@ -73,14 +73,23 @@ public abstract class LanguageModel : nn.Module<Tensor, Tensor>
     /// <summary><see cref="Step"/> once its arguments are checked: <paramref name="state"/> is this model's own.</summary>
     internal abstract Tensor Decode(DecodingState state, Tensor tokens);
 
-    /// <summary>Mean cross-entropy of predicting <paramref name="targets"/> (B, T) from <paramref name="tokens"/> (B, T), in float32.</summary>
+    /// <summary>A target that does not count in <see cref="Loss"/>: a prompt or padding position (cross_entropy's default ignore_index).</summary>
+    public const long IgnoredTarget = -100;
+
+    /// <summary>
+    /// Mean cross-entropy of predicting <paramref name="targets"/> (B, T) from <paramref name="tokens"/> (B, T), in
+    /// float32, over the targets that are not <see cref="IgnoredTarget"/>. A batch whose every target is ignored has
+    /// loss 0 and zero gradients, where a plain mean would divide by zero and give NaN.
+    /// </summary>
     public Tensor Loss(Tensor tokens, Tensor targets)
     {
         var logits = call(tokens); // (B, T, vocabulary)
         var flat = logits.view(-1, logits.shape[^1]); // (B·T, vocabulary)
         if (flat.dtype != ScalarType.Float32)
             flat = flat.to(ScalarType.Float32);
-        return nn.functional.cross_entropy(flat, targets.view(-1));
+        var flatTargets = targets.view(-1);
+        var summed = nn.functional.cross_entropy(flat, flatTargets, ignore_index: IgnoredTarget, reduction: nn.Reduction.Sum);
+        return summed / flatTargets.ne(IgnoredTarget).sum().clamp_min(1);
     }
 }
 

@@ -50,12 +50,21 @@ public sealed class TokenDataset : IDisposable
     }
 }
 
+/// <summary>Where a training loop's rows come from. The generator is the only state, so a checkpoint that stores it resumes the same draws.</summary>
+internal interface IBatchSource
+{
+    BatchRandom Random { get; }
+
+    /// <summary>Fills <paramref name="inputs"/> and <paramref name="targets"/>, each a whole number of rows, row by row.</summary>
+    void Fill(Span<long> inputs, Span<long> targets);
+}
+
 /// <summary>
 /// Draws random windows of ContextLength + 1 tokens, as nanoGPT's get_batch does: the first T are the inputs, the last
 /// T the targets. Every start position of every shard is equally likely; windows never cross shards. The generator
 /// is the only state, so storing it is enough to draw the same batches again.
 /// </summary>
-public sealed class BatchSampler
+public sealed class BatchSampler : IBatchSource
 {
     private readonly TokenDataset data;
     private readonly int contextLength;

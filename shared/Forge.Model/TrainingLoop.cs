@@ -30,32 +30,45 @@ public sealed record TrainingSummary(long Step, double LastLoss, EvaluationResul
 /// nanoGPT's training loop: random windows from token shards, AdamW with decoupled weight decay on matrices, linear
 /// warmup then cosine decay, gradient accumulation and clipping, periodic evaluation, events for progress and
 /// checkpoints, and everything a checkpoint needs to resume exactly. torch's generator is process-wide, so a process
-/// trains one loop at a time if runs are to repeat exactly.
+/// trains one loop at a time if runs are to repeat exactly. A fine-tune (<see cref="FromBase"/>) trains the same way on
+/// rows of supervised examples, whose loss counts only the completions (<see cref="SftBatchSampler"/>).
 /// </summary>
 public sealed class TrainingLoop : IDisposable
 {
     private readonly TokenDataset? validation;
-    private readonly BatchSampler sampler;
+    private readonly IBatchSource batches;
     private readonly AdamW optimizer;
     private readonly Parameter[] parameters;
     private readonly LearningRateSchedule schedule;
     private readonly long evaluationSeed;
 
-    /// <summary>Seeds torch, builds the model on the chosen device and the optimizer. The datasets stay the caller's to dispose.</summary>
-    public TrainingLoop(GptConfig model, TrainingConfig training, TokenDataset train, TokenDataset? validation = null)
+    /// <summary>
+    /// Seeds torch, builds the model on the chosen device and the optimizer. The datasets stay the caller's to dispose.
+    /// With <paramref name="fineTune"/> the rows are its examples (see <see cref="SftBatchSampler"/>) and
+    /// <paramref name="train"/> holds the replay shards, which may be null when its ReplayFraction is 0.
+    /// </summary>
+    public TrainingLoop(GptConfig model, TrainingConfig training, TokenDataset? train, TokenDataset? validation = null, FineTuneData? fineTune = null)
     {
         model.Validate();
         training.Validate();
-        CheckData(model, train, "training");
+        fineTune?.Validate();
+        if (train is null && fineTune is not { ReplayFraction: 0 })
+            throw new ArgumentException(fineTune is null ? "Training needs token shards." : $"A replay fraction of {fineTune.ReplayFraction} needs replay shards.", nameof(train));
+        var tokenizerId = train?.TokenizerId ?? fineTune!.TokenizerId;
+        if (train is not null)
+            CheckData(model, train, fineTune is null ? "training" : "replay");
+        if (fineTune is not null)
+            CheckExamples(model, fineTune, tokenizerId);
         if (validation is not null)
         {
             CheckData(model, validation, "validation");
-            if (validation.TokenizerId != train.TokenizerId)
-                throw new ArgumentException($"The validation shards come from tokenizer '{validation.TokenizerId}', the training shards from '{train.TokenizerId}'.", nameof(validation));
+            if (validation.TokenizerId != tokenizerId)
+                throw new ArgumentException($"The validation shards come from tokenizer '{validation.TokenizerId}', the training data from '{tokenizerId}'.", nameof(validation));
         }
         ModelConfig = model;
         Training = training;
-        TokenizerId = train.TokenizerId;
+        TokenizerId = tokenizerId;
+        FineTune = fineTune;
         this.validation = validation;
 
         TorchRuntime.ConfigureThreads(training.Threads);
@@ -73,18 +86,40 @@ public sealed class TrainingLoop : IDisposable
         parameters = [.. Parameters.Select(p => p.Parameter)];
         optimizer = groups.CreateAdamW(training);
         schedule = LearningRateSchedule.From(training);
-        sampler = new BatchSampler(train, model.ContextLength, new BatchRandom(training.Seed));
+        var random = new BatchRandom(training.Seed);
+        batches = fineTune is null ? new BatchSampler(train!, model.ContextLength, random) : new SftBatchSampler(fineTune, model.ContextLength, random, train);
         evaluationSeed = training.Seed ^ 0x5EED_0F_E7A1; // fixed windows, apart from the training stream
     }
 
-    /// <summary>Continues a run from a checkpoint. <paramref name="adjust"/> may change settings such as MaxSteps, Device or Threads.</summary>
-    public static TrainingLoop Resume(Func<string, Stream> openFile, TokenDataset train, TokenDataset? validation = null, Func<TrainingConfig, TrainingConfig>? adjust = null)
+    /// <summary>
+    /// Continues a run from a checkpoint. <paramref name="adjust"/> may change settings such as MaxSteps, Device or
+    /// Threads. A fine-tune's checkpoint resumes only with the same <paramref name="fineTune"/> data it was made with.
+    /// </summary>
+    public static TrainingLoop Resume(Func<string, Stream> openFile, TokenDataset? train, TokenDataset? validation = null, Func<TrainingConfig, TrainingConfig>? adjust = null, FineTuneData? fineTune = null)
     {
         var state = Checkpoint.ReadTrainerState(openFile);
-        var loop = new TrainingLoop(state.Model, adjust?.Invoke(state.Training) ?? state.Training, train, validation);
+        return Loaded(new TrainingLoop(state.Model, adjust?.Invoke(state.Training) ?? state.Training, train, validation, fineTune), loop => Checkpoint.Restore(loop, openFile));
+    }
+
+    /// <summary>
+    /// Starts a fine-tune from a complete checkpoint: the model configuration and weights are the base's, the optimizer
+    /// is fresh and the step is 0. The examples must be tokens of the base's tokenizer; <paramref name="replay"/> (the
+    /// base's own shards, say) may be null when fineTune.ReplayFraction is 0.
+    /// </summary>
+    public static TrainingLoop FromBase(Func<string, Stream> baseCheckpoint, TrainingConfig training, TokenDataset? replay, TokenDataset? validation, FineTuneData fineTune)
+    {
+        ArgumentNullException.ThrowIfNull(fineTune);
+        var state = Checkpoint.ReadTrainerState(baseCheckpoint);
+        if (state.TokenizerId != fineTune.TokenizerId)
+            throw new ArgumentException($"The base checkpoint was trained on tokens of tokenizer '{state.TokenizerId}', but the examples are tokens of '{fineTune.TokenizerId}'.", nameof(fineTune));
+        return Loaded(new TrainingLoop(state.Model, training, replay, validation, fineTune), loop => Checkpoint.LoadVerifiedWeights(loop.Model, baseCheckpoint));
+    }
+
+    private static TrainingLoop Loaded(TrainingLoop loop, Action<TrainingLoop> load)
+    {
         try
         {
-            Checkpoint.Restore(loop, openFile);
+            load(loop);
             return loop;
         }
         catch
@@ -104,6 +139,10 @@ public sealed class TrainingLoop : IDisposable
     public GptConfig ModelConfig { get; }
     public TrainingConfig Training { get; }
     public string TokenizerId { get; }
+
+    /// <summary>The examples this loop fine-tunes on; null when it pretrains.</summary>
+    public FineTuneData? FineTune { get; }
+
     public Device Device { get; }
     public LanguageModel Model { get; }
 
@@ -117,7 +156,7 @@ public sealed class TrainingLoop : IDisposable
     /// <summary>The trained parameters by name, in the optimizer's order.</summary>
     internal IReadOnlyList<(string Name, Parameter Parameter)> Parameters { get; }
 
-    internal string SamplerState => sampler.Random.State;
+    internal string SamplerState => batches.Random.State;
 
     private long TokensPerStep => Training.TokensPerStep(ModelConfig.ContextLength);
 
@@ -134,8 +173,8 @@ public sealed class TrainingLoop : IDisposable
         for (var micro = 0; micro < accumulation; micro++)
         {
             using var microScope = NewDisposeScope();
-            var (inputs, targets) = NextBatch(sampler);
-            var microLoss = Model.Loss(inputs, targets) / accumulation; // the step's gradient is that of the mean over all micro-batches
+            var (inputs, targets) = NextBatch(batches);
+            var microLoss = Model.Loss(inputs, targets) / accumulation; // the step's gradient is that of the mean over all micro-batches (each micro-batch's mean over its counted targets)
             microLoss.backward();
             loss += microLoss.item<float>();
         }
@@ -222,7 +261,7 @@ public sealed class TrainingLoop : IDisposable
     {
         Step = step;
         TokensSeen = tokensSeen;
-        sampler.Random.State = samplerState;
+        batches.Random.State = samplerState;
         using var rng = tensor(torchRngState);
         random.set_rng_state(rng);
         // TorchSharp 0.107 cannot read CUDA's generator, so a resumed CUDA run draws dropout masks from a fresh,
@@ -237,7 +276,7 @@ public sealed class TrainingLoop : IDisposable
         Model.Dispose();
     }
 
-    private (Tensor Inputs, Tensor Targets) NextBatch(BatchSampler from)
+    private (Tensor Inputs, Tensor Targets) NextBatch(IBatchSource from)
     {
         // Fresh arrays each time: torch.tensor wraps (does not copy) the array it is given.
         var inputs = new long[Training.BatchSize * ModelConfig.ContextLength];
@@ -245,6 +284,15 @@ public sealed class TrainingLoop : IDisposable
         from.Fill(inputs, targets);
         ReadOnlySpan<long> shape = [Training.BatchSize, ModelConfig.ContextLength];
         return (tensor(inputs, shape).to(Device), tensor(targets, shape).to(Device)); // (B, T) each
+    }
+
+    private static void CheckExamples(GptConfig model, FineTuneData fineTune, string tokenizerId)
+    {
+        if (fineTune.TokenizerId != tokenizerId)
+            throw new ArgumentException($"The examples are tokens of tokenizer '{fineTune.TokenizerId}', the replay shards of '{tokenizerId}'.", nameof(fineTune));
+        var largest = fineTune.LargestToken();
+        if (largest >= model.VocabularySize)
+            throw new ArgumentException($"The examples use token {largest}, outside the model's vocabulary of {model.VocabularySize}.", nameof(fineTune));
     }
 
     private static void CheckData(GptConfig model, TokenDataset data, string role)

@@ -134,7 +134,7 @@ public sealed class InferenceApiTests(ServingForge forge) : IClassFixture<Servin
     {
         await ExpectProblemAsync("/api/inference/completions", """{"prompt": "a", "temperature": 3}""", HttpStatusCode.UnprocessableEntity, "temperature");
         await ExpectProblemAsync("/api/inference/completions", """{"prompt": "a", "maxTokens": 0}""", HttpStatusCode.UnprocessableEntity, "maxTokens");
-        await ExpectProblemAsync("/api/inference/completions", """{"prompt": "a", "maxTokens": 601}""", HttpStatusCode.UnprocessableEntity, "maxTokens");
+        await ExpectProblemAsync("/api/inference/completions", """{"prompt": "a", "maxTokens": 4001}""", HttpStatusCode.UnprocessableEntity, "maxTokens");
         await ExpectProblemAsync("/api/inference/completions", """{"prompt": "a", "topP": 0}""", HttpStatusCode.UnprocessableEntity, "topP");
         await ExpectProblemAsync("/api/inference/completions", """{"prompt": "a", "stop": ["a", "b", "c", "d", "e"]}""", HttpStatusCode.UnprocessableEntity, "stop");
         await ExpectProblemAsync("/api/inference/completions", """{"prompt": "a", "temprature": 1}""", HttpStatusCode.UnprocessableEntity, "$.temprature");
@@ -166,7 +166,7 @@ public sealed class InferenceApiTests(ServingForge forge) : IClassFixture<Servin
         try
         {
             for (var i = 0; i < ServingForge.ConcurrentPerKey; i++)
-                holding.Add(await SendStreamAsync("/api/inference/completions", new { prompt = "the river", maxTokens = 600, temperature = 1, stream = true }, "key-a", cancel.Token));
+                holding.Add(await SendStreamAsync("/api/inference/completions", new { prompt = "the river", maxTokens = 4000, temperature = 1, ignoreEos = true, stream = true }, "key-a", cancel.Token));
             using (var third = await SendStreamAsync("/api/inference/completions", new { prompt = "the river", maxTokens = 4 }, "key-a", cancel.Token))
             {
                 Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);

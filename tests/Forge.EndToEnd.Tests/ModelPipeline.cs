@@ -88,7 +88,7 @@ public sealed class ServingForge : EmbeddedForge
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Inference:MaxConcurrentPerKey"] = ConcurrentPerKey.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Inference:MaxTokens"] = "600",
+        ["Inference:MaxTokens"] = "4000",
     };
 
     public override async Task InitializeAsync()

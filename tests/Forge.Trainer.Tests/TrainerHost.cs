@@ -23,7 +23,13 @@ public sealed class TrainerHost : IAsyncLifetime
 
     /// <summary>Every TrainingRunRejected the service published.</summary>
     public ConcurrentQueue<TrainingRunRejected> Rejections { get; } = new();
+
+    /// <summary>Every TrainingRunCompleted and TrainingRunFailed the service published.</summary>
+    public RunOutcomes Outcomes { get; } = new();
+
     public IArtifactStore Artifacts => _app!.Services.GetRequiredService<IArtifactStore>();
+    public IBus Bus => _app!.Services.GetRequiredService<IBus>();
+    public IServiceProvider Services => _app!.Services;
 
     public async Task InitializeAsync()
     {
@@ -37,10 +43,12 @@ public sealed class TrainerHost : IAsyncLifetime
         builder.AddServiceDefaults();
         builder.AddTrainer();
         builder.Services.AddSingleton(Rejections);
+        builder.Services.AddSingleton(Outcomes);
         builder.AddForgeBus(bus =>
         {
             bus.AddTrainerConsumers();
             bus.AddConsumer<RecordRejectionConsumer>();
+            bus.AddConsumer<RecordOutcomeConsumer>();
         });
         _app = builder.Build();
         _app.MapDefaultEndpoints();
@@ -48,11 +56,14 @@ public sealed class TrainerHost : IAsyncLifetime
         _host = await LoopbackApp.StartAsync(_app, TimeSpan.FromSeconds(60));
     }
 
+    /// <summary>The corpus's characters, in id order: the vocabulary of the shards and of <see cref="UploadTokenizerAsync"/>.</summary>
+    public static IReadOnlyList<char> Alphabet { get; } = [.. Corpus.Distinct().Order()];
+
     /// <summary>A character-level shard of the corpus repeated, uploaded under <paramref name="key"/>.</summary>
     public async Task<string> UploadShardAsync(string key, int repeats, string tokenizerId = "chars-test")
     {
         var text = string.Concat(Enumerable.Repeat(Corpus, repeats));
-        var alphabet = Corpus.Distinct().Order().ToList();
+        var alphabet = Alphabet.ToList();
         using var buffer = new MemoryStream();
         using (var writer = new TokenShardWriter(buffer, alphabet.Count, alphabet.IndexOf(' '), tokenizerId))
         {
@@ -63,11 +74,41 @@ public sealed class TrainerHost : IAsyncLifetime
         return key;
     }
 
+    /// <summary>The character tokenizer of the shards, stored where the tokenizer service would store it.</summary>
+    public async Task UploadTokenizerAsync(string tokenizerId = "chars-test")
+    {
+        using var json = new MemoryStream();
+        new CharTokenizer(Alphabet.Select(c => new Rune(c))).Write(json);
+        await Artifacts.PutBytesAsync($"tokenizers/{tokenizerId}/char-tokenizer.json", json.ToArray());
+    }
+
     public async Task DisposeAsync()
     {
         if (_host is not null)
             await _host.DisposeAsync();
         _data.Dispose();
+    }
+}
+
+/// <summary>The runs that ended, as the trainer announced them.</summary>
+public sealed class RunOutcomes
+{
+    public ConcurrentQueue<TrainingRunCompleted> Completed { get; } = new();
+    public ConcurrentQueue<TrainingRunFailed> Failed { get; } = new();
+}
+
+public sealed class RecordOutcomeConsumer(RunOutcomes outcomes) : IConsumer<TrainingRunCompleted>, IConsumer<TrainingRunFailed>
+{
+    public Task Consume(ConsumeContext<TrainingRunCompleted> context)
+    {
+        outcomes.Completed.Enqueue(context.Message);
+        return Task.CompletedTask;
+    }
+
+    public Task Consume(ConsumeContext<TrainingRunFailed> context)
+    {
+        outcomes.Failed.Enqueue(context.Message);
+        return Task.CompletedTask;
     }
 }
 

@@ -25,6 +25,7 @@ public static class Extensions
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<TrainerStore>();
         builder.Services.AddSingleton<RunLeases>();
+        builder.Services.AddSingleton<FineTunes>();
         builder.Services.AddSingleton<RunWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RunWorker>());
         return builder.AddForgeStorage();
@@ -33,16 +34,19 @@ public static class Extensions
     public static IBusRegistrationConfigurator AddTrainerConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<WakeTrainerConsumer>();
+        bus.AddConsumer<FineTuneRequestedConsumer, FineTuneRequestedConsumerDefinition>();
+        bus.AddConsumer<BuildCommandsConsumer>();
         return bus;
     }
 
     public static IEndpointRouteBuilder MapTrainerApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapServiceInfo("trainer", "POST|GET /api/trainer/runs", "GET /api/trainer/runs/{id}", "POST /api/trainer/runs/{id}/cancel", "GET /api/trainer/device");
+        routes.MapServiceInfo("trainer", "POST|GET /api/trainer/runs", "GET /api/trainer/runs/{id}", "POST /api/trainer/runs/{id}/cancel", "POST /api/trainer/finetunes", "GET /api/trainer/device");
         routes.MapGet("/api/trainer/device", (TrainerOptions options) => TypedResults.Ok(TorchRuntime.Describe(options.Device)))
             .WithName("TrainerDevice")
             .WithSummary("The device this trainer trains on (CPU or CUDA), its threads and whether bf16 is available");
         routes.MapRunsApi();
+        routes.MapFineTunesApi();
         return routes;
     }
 }

@@ -21,6 +21,8 @@ public sealed record CompletionBody
     public double? TopP { get; init; }
     public long? Seed { get; init; }
     public List<string>? Stop { get; init; }
+    /// <summary>Generate MaxTokens tokens whatever comes (no stop at the end-of-text token), as vLLM's ignore_eos.</summary>
+    public bool IgnoreEos { get; init; }
     /// <summary>Stream the text as Server-Sent Events: <c>token</c> events, then one <c>done</c> event with the stored generation.</summary>
     public bool Stream { get; init; }
 }
@@ -91,6 +93,7 @@ public static class GenerationApi
             TopP = body.TopP,
             Seed = body.Seed,
             Stop = body.Stop ?? [],
+            IgnoreEos = body.IgnoreEos,
             ApiKeyId = context.Request.Headers["X-Forge-Key-Id"].FirstOrDefault(),
         };
         TextGeneration.RunningGeneration running;
@@ -113,9 +116,16 @@ public static class GenerationApi
                 return TypedResults.Ok(running.Record);
             }
             var events = EventStream.Start(context, running.Id);
-            await foreach (var piece in running.ReadAsync(cancellationToken))
-                await events.WriteJsonAsync(new TokenEvent(running.Id, piece), Json, "token", cancellationToken);
-            await events.WriteJsonAsync(running.Record, Json, "done", cancellationToken);
+            try
+            {
+                await foreach (var piece in running.ReadAsync(cancellationToken))
+                    await events.WriteJsonAsync(new TokenEvent(running.Id, piece), Json, "token", cancellationToken);
+                await events.WriteJsonAsync(running.Record, Json, "done", cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The client left: the generation stopped and was stored as cancelled; there is no one to answer.
+            }
             return Results.Empty;
         }
     }

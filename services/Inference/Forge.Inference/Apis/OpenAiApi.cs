@@ -97,29 +97,36 @@ public static class OpenAiApi
             }
 
             var events = EventStream.Start(context, running.Id);
-            if (chat)
-                await events.WriteJsonAsync(ChatChunk(running, model, new Delta("assistant", ""), null), Json, cancellationToken: cancellationToken);
-            await foreach (var piece in running.ReadAsync(cancellationToken))
+            try
             {
-                object chunk = chat
-                    ? ChatChunk(running, model, new Delta(null, piece), null)
-                    : new TextCompletionChunk(running.Id, "text_completion", running.CreatedUnixSeconds, model, running.Version.Id, [new TextChoice(piece, 0, null, null)], null);
-                await events.WriteJsonAsync(chunk, Json, cancellationToken: cancellationToken);
+                if (chat)
+                    await events.WriteJsonAsync(ChatChunk(running, model, new Delta("assistant", ""), null), Json, cancellationToken: cancellationToken);
+                await foreach (var piece in running.ReadAsync(cancellationToken))
+                {
+                    object chunk = chat
+                        ? ChatChunk(running, model, new Delta(null, piece), null)
+                        : new TextCompletionChunk(running.Id, "text_completion", running.CreatedUnixSeconds, model, running.Version.Id, [new TextChoice(piece, 0, null, null)], null);
+                    await events.WriteJsonAsync(chunk, Json, cancellationToken: cancellationToken);
+                }
+                var final = running.Record!;
+                var finalUsage = new Usage(final.PromptTokens, final.CompletionTokens, final.PromptTokens + final.CompletionTokens);
+                object last = chat
+                    ? ChatChunk(running, model, new Delta(null, null), FinishReason(final.FinishReason))
+                    : new TextCompletionChunk(running.Id, "text_completion", running.CreatedUnixSeconds, model, running.Version.Id, [new TextChoice("", 0, null, FinishReason(final.FinishReason))], null);
+                await events.WriteJsonAsync(last, Json, cancellationToken: cancellationToken);
+                if (parsed.IncludeUsage)
+                {
+                    object usageChunk = chat
+                        ? new ChatCompletionChunk(running.Id, "chat.completion.chunk", running.CreatedUnixSeconds, model, running.Version.Id, [], finalUsage)
+                        : new TextCompletionChunk(running.Id, "text_completion", running.CreatedUnixSeconds, model, running.Version.Id, [], finalUsage);
+                    await events.WriteJsonAsync(usageChunk, Json, cancellationToken: cancellationToken);
+                }
+                await events.WriteAsync("[DONE]", cancellationToken: cancellationToken);
             }
-            var final = running.Record!;
-            var finalUsage = new Usage(final.PromptTokens, final.CompletionTokens, final.PromptTokens + final.CompletionTokens);
-            object last = chat
-                ? ChatChunk(running, model, new Delta(null, null), FinishReason(final.FinishReason))
-                : new TextCompletionChunk(running.Id, "text_completion", running.CreatedUnixSeconds, model, running.Version.Id, [new TextChoice("", 0, null, FinishReason(final.FinishReason))], null);
-            await events.WriteJsonAsync(last, Json, cancellationToken: cancellationToken);
-            if (parsed.IncludeUsage)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                object usageChunk = chat
-                    ? new ChatCompletionChunk(running.Id, "chat.completion.chunk", running.CreatedUnixSeconds, model, running.Version.Id, [], finalUsage)
-                    : new TextCompletionChunk(running.Id, "text_completion", running.CreatedUnixSeconds, model, running.Version.Id, [], finalUsage);
-                await events.WriteJsonAsync(usageChunk, Json, cancellationToken: cancellationToken);
+                // The client left: the generation stopped and was stored as cancelled; there is no one to answer.
             }
-            await events.WriteAsync("[DONE]", cancellationToken: cancellationToken);
             return Results.Empty;
         }
     }
@@ -155,6 +162,7 @@ public static class OpenAiApi
             TopK = OptionalInt(body, "top_k"),
             Seed = OptionalLong(body, "seed"),
             Stop = Stops(body),
+            IgnoreEos = OptionalBool(body, "ignore_eos") ?? false, // vLLM's extension
         };
         request = chat ? request with { Messages = Messages(body) } : request with { Prompt = Prompt(body) };
         return new ParsedRequest(request, stream, includeUsage);

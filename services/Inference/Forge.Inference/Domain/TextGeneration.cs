@@ -35,6 +35,8 @@ public sealed record GenerationRequest
     public double? TopP { get; init; }
     public long? Seed { get; init; }
     public IReadOnlyList<string> Stop { get; init; } = [];
+    /// <summary>Keep generating past the end-of-text (and role) tokens until MaxTokens, as vLLM's ignore_eos does: for benchmarks and load tests.</summary>
+    public bool IgnoreEos { get; init; }
     public string? ApiKeyId { get; init; }
 }
 
@@ -83,6 +85,8 @@ public sealed class TextGeneration(
                     throw new InvalidGenerationException("prompt", $"is {prompt.Length} tokens; {version.Id} reads at most {model.ContextLength}");
                 stopTokens = model.Tokenizer is BpeTokenizer bpe && bpe.TokenToId("<|endoftext|>") is { } end ? [end] : [];
             }
+            if (request.IgnoreEos)
+                stopTokens = [];
             var running = new RunningGeneration(this, request, sampling, lease, slot, prompt, dropped, stops, stopTokens);
             lease = null;
             slot = null;

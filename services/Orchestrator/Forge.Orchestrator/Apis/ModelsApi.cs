@@ -54,12 +54,14 @@ public sealed record ModelVersionView(
     IReadOnlyDictionary<string, Dictionary<string, double>> Metrics,
     bool AutoPromote,
     DateTime RegisteredAt,
-    IReadOnlyList<HistoryEntry> History)
+    IReadOnlyList<HistoryEntry> History,
+    string? BaseVersionId,
+    string? RetrainingId)
 {
     public static ModelVersionView Of(ModelVersion version) => new(
         version.Id, version.Model, version.Number, version.State, version.RunId, version.CheckpointKey, version.TokenizerId, version.DatasetVersions,
         version.Metrics.ToDictionary(m => m.EvalSet, m => m.Values, StringComparer.Ordinal),
-        version.AutoPromote, version.RegisteredAt, version.History);
+        version.AutoPromote, version.RegisteredAt, version.History, version.BaseVersionId, version.RetrainingId);
 }
 
 public sealed record PromotionView(ModelVersionView Version, string? RetiredVersionId);

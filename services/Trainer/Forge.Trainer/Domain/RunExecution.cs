@@ -9,9 +9,10 @@ namespace Forge.Trainer.Domain;
 /// <summary>
 /// Trains one claimed run to its end on the calling thread: resumes from the latest complete checkpoint, renews the
 /// lease while it trains, checkpoints every CheckpointInterval steps (keeping the newest few), reports progress and
-/// evaluations, and stops at once when the lease is lost or a cancel is asked for.
+/// evaluations, and stops at once when the lease is lost or a cancel is asked for. A fine-tune without checkpoints of its
+/// own starts from its base checkpoint.
 /// </summary>
-public sealed class RunExecution(RunLeases leases, ArtifactCheckpoints checkpoints, IBus bus, TrainerOptions options, TimeProvider clock, ILogger logger)
+public sealed class RunExecution(RunLeases leases, ArtifactCheckpoints checkpoints, FineTunes fineTunes, IBus bus, TrainerOptions options, TimeProvider clock, ILogger logger)
 {
     private const int CurveLimit = 2000;
 
@@ -21,7 +22,9 @@ public sealed class RunExecution(RunLeases leases, ArtifactCheckpoints checkpoin
         var epoch = claimed.Lease!.Epoch;
         try
         {
-            using var train = TokenDataset.Open(await checkpoints.StageShardsAsync(claimed.TrainShards, stopping));
+            // A fine-tune without replay reads no shards of the base's, however many the run names for lineage.
+            var readsTrainShards = claimed.Kind != TrainingRun.FineTune || claimed.ReplayFraction > 0;
+            using var train = readsTrainShards ? TokenDataset.Open(await checkpoints.StageShardsAsync(claimed.TrainShards, stopping)) : null;
             using var validation = claimed.ValidationShards.Count > 0 ? TokenDataset.Open(await checkpoints.StageShardsAsync(claimed.ValidationShards, stopping)) : null;
             using var loop = await CreateLoopAsync(claimed, train, validation, stopping);
             // The claim recorded the run's last reported step; training really starts where the checkpoint left it.
@@ -51,16 +54,20 @@ public sealed class RunExecution(RunLeases leases, ArtifactCheckpoints checkpoin
         }
     }
 
-    private async Task<TrainingLoop> CreateLoopAsync(TrainingRun run, TokenDataset train, TokenDataset? validation, CancellationToken cancellationToken)
+    private async Task<TrainingLoop> CreateLoopAsync(TrainingRun run, TokenDataset? train, TokenDataset? validation, CancellationToken cancellationToken)
     {
         TrainingConfig Local(TrainingConfig training) => training with { Device = options.Device, Threads = options.Threads };
-        if (run.Checkpoints.Count == 0)
-            return new TrainingLoop(run.Model, Local(run.Training), train, validation);
-        var latest = run.Checkpoints[^1];
-        var folder = await checkpoints.StageAsync(run.Id, latest.ManifestKey, cancellationToken);
+        var fineTune = run.Kind == TrainingRun.FineTune ? await fineTunes.LoadDataAsync(run, cancellationToken) : null;
+        if (run.Checkpoints.Count == 0 && fineTune is null)
+            return new TrainingLoop(run.Model ?? throw new InvalidDataException($"Run {run.Id} has no model configuration."), Local(run.Training), train, validation);
+        var start = run.Checkpoints.Count > 0 ? run.Checkpoints[^1].ManifestKey : run.BaseCheckpointKey ?? throw new InvalidDataException($"Fine-tune {run.Id} names no base checkpoint.");
+        var folder = await checkpoints.StageAsync(run.Id, start, cancellationToken);
         try
         {
-            return TrainingLoop.Resume(Checkpoint.OpenFolder(folder), train, validation, Local);
+            var files = Checkpoint.OpenFolder(folder);
+            return run.Checkpoints.Count > 0
+                ? TrainingLoop.Resume(files, train, validation, Local, fineTune)
+                : TrainingLoop.FromBase(files, Local(run.Training), train, validation, fineTune!);
         }
         finally
         {
@@ -131,7 +138,13 @@ public sealed class RunExecution(RunLeases leases, ArtifactCheckpoints checkpoin
         run = await CheckpointAsync(run, loop, epoch, BeatAsync);
         var finalKey = run.Checkpoints[^1].ManifestKey;
         await leases.UpdateAsync(run.Id, epoch, r => r with { State = RunState.Completed, FinishedAt = Now() }, CancellationToken.None);
-        await bus.Publish(new TrainingRunCompleted(run.Id, run.Name, loop.Step, lastLoss, lastEvaluation?.Loss, finalKey, loop.TokenizerId, run.DatasetVersion, run.ValidationShards), CancellationToken.None);
+        var completed = new TrainingRunCompleted(run.Id, run.Name, loop.Step, lastLoss, lastEvaluation?.Loss, finalKey, loop.TokenizerId, run.DatasetVersion, run.ValidationShards)
+        {
+            TrainShards = run.TrainShards,
+            BaseVersionId = run.BaseVersionId,
+            RetrainingId = run.RetrainingId,
+        };
+        await bus.Publish(completed, CancellationToken.None);
         logger.LogInformation("Run {RunId} completed at step {Step}: loss {Loss:F4}, validation {ValidationLoss}", run.Id, loop.Step, lastLoss, lastEvaluation?.Loss);
     }
 

@@ -10,7 +10,7 @@ namespace Forge.Trainer.Domain;
 /// expired, and trains each on a thread of its own. StartTrainingRun only wakes it early; the sweep every
 /// SweepInterval is what guarantees that a run is taken, even when its message was consumed by a trainer that died.
 /// </summary>
-public sealed class RunWorker(TrainerStore store, RunLeases leases, IArtifactStore artifacts, IBus bus, TrainerOptions options, TimeProvider clock, ILoggerFactory loggers) : BackgroundService
+public sealed class RunWorker(TrainerStore store, RunLeases leases, FineTunes fineTunes, IArtifactStore artifacts, IBus bus, TrainerOptions options, TimeProvider clock, ILoggerFactory loggers) : BackgroundService
 {
     private readonly ILogger _logger = loggers.CreateLogger<RunWorker>();
     private readonly SemaphoreSlim _wake = new(0);
@@ -74,7 +74,7 @@ public sealed class RunWorker(TrainerStore store, RunLeases leases, IArtifactSto
 
     private void Start(TrainingRun claimed, CancellationToken stoppingToken)
     {
-        var execution = new RunExecution(leases, new ArtifactCheckpoints(artifacts, options), bus, options, clock, loggers.CreateLogger<RunExecution>());
+        var execution = new RunExecution(leases, new ArtifactCheckpoints(artifacts, options), fineTunes, bus, options, clock, loggers.CreateLogger<RunExecution>());
         // A thread of its own: a training step holds its thread for its whole duration.
         var task = Task.Factory.StartNew(() => execution.ExecuteAsync(claimed, stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         lock (_activeGate)
