@@ -25,6 +25,7 @@ public static class Extensions
         builder.Services.AddSingleton<Deduplicator>();
         builder.Services.AddSingleton<BatchCleaner>();
         builder.Services.AddScoped<VersionSealer>();
+        builder.Services.AddSingleton((builder.Configuration.GetSection(SealWaitOptions.Section).Get<SealWaitOptions>() ?? new SealWaitOptions()).Validated());
         builder.Services.AddHostedService<CleaningStartup>();
         return builder.AddForgeStorage();
     }
@@ -33,6 +34,8 @@ public static class Extensions
     {
         bus.AddConsumer<CleanIngestedDocumentsConsumer, CleanIngestedDocumentsConsumerDefinition>();
         bus.AddConsumer<ExcludeDeletedSourceConsumer>();
+        bus.AddConsumer<ApplyCleaningSettingsConsumer, ApplyCleaningSettingsConsumerDefinition>();
+        bus.AddConsumer<SealDatasetConsumer, SealDatasetConsumerDefinition>();
         return bus;
     }
 

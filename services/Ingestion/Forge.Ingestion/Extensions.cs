@@ -19,6 +19,7 @@ public static class Extensions
         builder.Services.AddSingleton<IngestionStore>();
         builder.Services.AddSingleton(builder.Configuration.GetSection(IngestionLimits.Section).Get<IngestionLimits>() ?? new IngestionLimits());
         builder.Services.AddScoped<BatchIngestor>();
+        builder.Services.AddScoped<LocalFileIngestor>();
         builder.Services.AddHostedService<UnpublishedBatchDispatcher>();
         return builder.AddForgeStorage();
     }
@@ -26,6 +27,7 @@ public static class Extensions
     public static IBusRegistrationConfigurator AddIngestionConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<RecordCleanedShardConsumer, RecordCleanedShardConsumerDefinition>();
+        bus.AddConsumer<IngestFilesConsumer, IngestFilesConsumerDefinition>();
         return bus;
     }
 

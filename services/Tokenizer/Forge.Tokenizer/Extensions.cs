@@ -4,6 +4,7 @@ using Forge.Tokenizer.Consumers;
 using Forge.Tokenizer.Domain;
 using MassTransit;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -19,12 +20,15 @@ public static class Extensions
         builder.Services.AddSingleton<TokenizerStore>();
         builder.Services.AddSingleton<TokenizerJobs>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TokenizerJobs>());
+        builder.Services.AddSingleton((builder.Configuration.GetSection(VersionWaitOptions.Section).Get<VersionWaitOptions>() ?? new VersionWaitOptions()).Validated());
         return builder.AddForgeStorage();
     }
 
     public static IBusRegistrationConfigurator AddTokenizerConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<RecordSealedVersionConsumer>();
+        bus.AddConsumer<TrainTokenizerConsumer, TrainTokenizerConsumerDefinition>();
+        bus.AddConsumer<TokenizeDatasetConsumer, TokenizeDatasetConsumerDefinition>();
         return bus;
     }
 

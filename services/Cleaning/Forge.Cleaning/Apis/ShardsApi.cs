@@ -70,23 +70,18 @@ public static class ShardsApi
     private static async Task<Ok<CleaningSettings>> GetSettingsAsync(string datasetId, CleaningSettingsProvider settings, CancellationToken cancellationToken) =>
         TypedResults.Ok(await settings.ForDatasetAsync(datasetId, cancellationToken));
 
-    private static async Task<Results<Ok<CleaningSettings>, ProblemHttpResult>> PutSettingsAsync(string datasetId, HttpRequest request, CleaningStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<CleaningSettings>, ProblemHttpResult>> PutSettingsAsync(string datasetId, HttpRequest request, CleaningSettingsProvider settings, CancellationToken cancellationToken)
     {
-        var (settings, problem) = await JsonBody.ReadAsync<CleaningSettings>(request, cancellationToken);
-        if (problem is not null)
-            return problem;
-        if (settings!.Validate() is { } invalid)
-            return Problems.Invalid(invalid.Field, invalid.Message);
-        await store.Settings.UpsertAsync(new DatasetCleaningSettings { Id = datasetId, Settings = settings }, cancellationToken);
-        return TypedResults.Ok(settings);
+        var (stored, problem) = await settings.StoreAsync(datasetId, request, cancellationToken);
+        return problem is null ? TypedResults.Ok(stored!) : problem;
     }
 
     private static async Task<Results<Created<DatasetVersion>, ProblemHttpResult>> SealVersionAsync(string datasetId, SealRequest? request, VersionSealer sealer, CancellationToken cancellationToken)
     {
         var fraction = request?.ValidationFraction ?? 0.1;
-        if (fraction is < 0 or >= 1 || double.IsNaN(fraction))
-            return Problems.Invalid("validationFraction", "must be at least 0 and below 1");
-        var version = await sealer.SealAsync(datasetId, fraction, cancellationToken);
+        if (VersionSealer.ValidationFractionProblem(fraction) is { } invalid)
+            return Problems.Invalid("validationFraction", invalid);
+        var version = await sealer.SealAsync(datasetId, fraction, buildId: null, cancellationToken);
         return version is null
             ? Problems.NotFound("cleaned dataset", datasetId)
             : TypedResults.Created($"/api/cleaning/datasets/{datasetId}/versions/{version.Number}", version);

@@ -69,6 +69,8 @@ public sealed record DatasetVersion : IDocument
     public List<string> Sources { get; init; } = [];
     public List<string> ExcludedSources { get; init; } = [];
     public DateTime SealedAt { get; init; }
+    /// <summary>The build this version was sealed for, when a build's command sealed it.</summary>
+    public string? BuildId { get; init; }
 }
 
 public sealed class CleaningStore(IMetadataStore store)
@@ -87,5 +89,6 @@ public sealed class CleaningStore(IMetadataStore store)
         await LshBatches.EnsureIndexAsync(b => b.Sequence, cancellationToken: cancellationToken);
         await ExcludedSources.EnsureIndexAsync(s => s.DatasetId, cancellationToken: cancellationToken);
         await Versions.EnsureIndexAsync(v => v.DatasetId, cancellationToken: cancellationToken);
+        await Versions.EnsureIndexAsync(v => v.BuildId, cancellationToken: cancellationToken);
     }
 }

@@ -9,12 +9,30 @@ namespace Forge.Cleaning.Domain;
 /// <summary>
 /// Seals a dataset version: every clean shard so far, less those of deleted sources, in an immutable manifest.
 /// The manifest artifact is written first and the version record inserted last (the commit point); version numbers
-/// come from the insert, so two concurrent seals get two numbers.
+/// come from the insert, so two concurrent seals get two numbers. A build's seal happens once: the version records
+/// the build, and sealing for the same build again announces the version sealed for it before.
 /// </summary>
 public sealed class VersionSealer(CleaningStore store, IArtifactStore artifacts, IPublishEndpoint publisher, TimeProvider clock, ILogger<VersionSealer> logger)
 {
-    public async Task<DatasetVersion?> SealAsync(string datasetId, double validationFraction, CancellationToken cancellationToken)
+    /// <summary>What is wrong with a validation fraction, or null when it can be used.</summary>
+    public static string? ValidationFractionProblem(double fraction) =>
+        fraction is < 0 or >= 1 || double.IsNaN(fraction) ? "must be at least 0 and below 1" : null;
+
+    public static DatasetVersionSealed Announcement(DatasetVersion version) =>
+        new(version.DatasetId, version.Id, version.Number, version.ManifestKey, version.Documents, version.Bytes, version.ValidationFraction, version.SealedAt);
+
+    /// <summary>
+    /// Seals a version and publishes DatasetVersionSealed for the version it returns; null when the dataset has no clean
+    /// shard. With a build id, a version already sealed for that build is returned (and announced again) instead.
+    /// </summary>
+    public async Task<DatasetVersion?> SealAsync(string datasetId, double validationFraction, string? buildId, CancellationToken cancellationToken)
     {
+        if (buildId is not null && await SealedForBuildAsync(datasetId, buildId, cancellationToken) is { } existing)
+        {
+            logger.LogInformation("{VersionId} was sealed for build {BuildId} before; announcing it again", existing.Id, buildId);
+            await publisher.Publish(Announcement(existing), cancellationToken);
+            return existing;
+        }
         var shards = await store.Shards.FindAsync(s => s.DatasetId == datasetId, new() { SortBy = s => s.CleanedAt }, cancellationToken);
         if (shards.Count == 0)
             return null;
@@ -56,6 +74,7 @@ public sealed class VersionSealer(CleaningStore store, IArtifactStore artifacts,
                 Sources = [.. manifest.Sources],
                 ExcludedSources = [.. manifest.ExcludedSources],
                 SealedAt = manifest.SealedAt,
+                BuildId = buildId,
             };
             if (await store.Versions.GetAsync(versionId, cancellationToken) is not null)
                 continue;
@@ -65,10 +84,24 @@ public sealed class VersionSealer(CleaningStore store, IArtifactStore artifacts,
                 await artifacts.DeleteAsync(manifestKey, CancellationToken.None);
                 continue;
             }
-            logger.LogInformation("Sealed {VersionId}: {Documents} documents in {Shards} shards", versionId, manifest.Documents, manifest.Shards.Count);
-            await publisher.Publish(new DatasetVersionSealed(datasetId, versionId, number, manifestKey, manifest.Documents, manifest.Bytes, validationFraction, version.SealedAt), cancellationToken);
+            if (buildId is not null && await SealedForBuildAsync(datasetId, buildId, CancellationToken.None) is { } first && first.Id != versionId)
+            {
+                // A concurrent delivery of the same build's command sealed first: withdraw this one before anyone hears of it.
+                await store.Versions.DeleteAsync(versionId, CancellationToken.None);
+                await artifacts.DeleteAsync(manifestKey, CancellationToken.None);
+                version = first;
+            }
+            else
+            {
+                logger.LogInformation("Sealed {VersionId}: {Documents} documents in {Shards} shards", versionId, manifest.Documents, manifest.Shards.Count);
+            }
+            await publisher.Publish(Announcement(version), cancellationToken);
             return version;
         }
         throw new InvalidOperationException($"Could not claim a version number for dataset '{datasetId}' after 10 attempts.");
     }
+
+    /// <summary>The version sealed for a build: the first, should two concurrent deliveries have sealed one each.</summary>
+    private async Task<DatasetVersion?> SealedForBuildAsync(string datasetId, string buildId, CancellationToken cancellationToken) =>
+        await store.Versions.FindAsync(v => v.DatasetId == datasetId && v.BuildId == buildId, new() { SortBy = v => v.Number, Limit = 1 }, cancellationToken) is [var first, ..] ? first : null;
 }

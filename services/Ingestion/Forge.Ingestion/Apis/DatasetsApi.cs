@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Forge.Contracts;
 using Forge.Ingestion.Domain;
 using Forge.ServiceDefaults;
@@ -18,7 +17,7 @@ public sealed record DatasetView(string Id, string Description, DateTime Created
 
 public sealed record DatasetSummary(string Id, string Description, DateTime CreatedAt);
 
-public static partial class DatasetsApi
+public static class DatasetsApi
 {
     public static RouteGroupBuilder MapDatasetsApi(this IEndpointRouteBuilder routes)
     {
@@ -33,16 +32,13 @@ public static partial class DatasetsApi
         return group;
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
-    private static partial Regex DatasetIdPattern();
-
     private static async Task<Results<Created<DatasetSummary>, ProblemHttpResult>> CreateDatasetAsync(
         CreateDatasetRequest? request, IngestionStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (request is null)
             return Problems.BadRequest("Empty body", "Send {\"id\": \"my-dataset\"}.");
-        if (string.IsNullOrEmpty(request.Id) || !DatasetIdPattern().IsMatch(request.Id))
-            return Problems.Invalid("id", "A dataset id is 1 to 64 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.");
+        if (!DatasetIds.IsValid(request.Id))
+            return Problems.Invalid("id", DatasetIds.Rule);
         var dataset = new Dataset { Id = request.Id, Description = request.Description ?? "", CreatedAt = clock.GetUtcNow().UtcDateTime };
         if (!await store.Datasets.TryInsertAsync(dataset, cancellationToken))
             return Problems.Conflict($"Dataset '{request.Id}' already exists.");

@@ -14,13 +14,18 @@ public sealed class UnsupportedFileException(string fileName, string reason) : E
 /// <summary>
 /// Turns an uploaded file into documents by its name: .txt, .md, .html/.htm, .pdf, .jsonl/.ndjson, each also as
 /// .gz or .zst. Text and JSON lines are streamed; Markdown, HTML and PDF are parsed whole (up to a size limit).
+/// Given a separator (fortune files' "%"), any other file is read as text and cut into one document per block
+/// between lines that hold only the separator.
 /// </summary>
 public static class FileExtractor
 {
     public static readonly string[] Supported = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl", ".ndjson"];
 
-    /// <summary>The file's format (its extension without compression) and whether it is compressed.</summary>
-    public static (string Format, string? Compression) Describe(string fileName)
+    /// <summary>
+    /// The file's format (its extension without compression) and whether it is compressed. With
+    /// <paramref name="anyText"/>, a file of any other extension (or none) is accepted, to be read as text.
+    /// </summary>
+    public static (string Format, string? Compression) Describe(string fileName, bool anyText = false)
     {
         var name = fileName.ToLowerInvariant();
         string? compression = null;
@@ -29,14 +34,18 @@ public static class FileExtractor
         else if (name.EndsWith(".zst", StringComparison.Ordinal))
             (compression, name) = ("zstd", name[..^4]);
         var format = Path.GetExtension(name);
-        if (!Supported.Contains(format))
-            throw new UnsupportedFileException(fileName, $"'{format}' files are not supported; send {string.Join(", ", Supported)} (optionally .gz or .zst).");
+        if (!Supported.Contains(format) && !anyText)
+            throw new UnsupportedFileException(fileName, $"{(format.Length == 0 ? "files without an extension" : $"'{format}' files")} are not supported; send {string.Join(", ", Supported)} (optionally .gz or .zst).");
         return (format, compression);
     }
 
-    public static async Task<JsonLinesSummary> ExtractAsync(string fileName, Stream file, BatchAccumulator output, LinePolicy policy, IngestionLimits limits, CancellationToken cancellationToken)
+    public static async Task<JsonLinesSummary> ExtractAsync(
+        string fileName, Stream file, BatchAccumulator output, LinePolicy policy, IngestionLimits limits, CancellationToken cancellationToken, string? separator = null)
     {
-        var (format, compression) = Describe(fileName);
+        var (format, compression) = Describe(fileName, anyText: separator is not null);
+        // A file read as text only because a separator was given may be anything: fortune's .dat indexes are binary.
+        if (!Supported.Contains(format) && compression is null && file.CanSeek && await LooksBinaryAsync(file, cancellationToken))
+            throw new UnsupportedFileException(fileName, "a binary file, not text.");
         await using var content = compression switch
         {
             "gzip" => new GZipStream(file, CompressionMode.Decompress, leaveOpen: true),
@@ -49,9 +58,7 @@ public static class FileExtractor
             {
                 case ".jsonl" or ".ndjson":
                     return await JsonLinesReader.ReadAsync(PipeReader.Create(content), output, policy, limits, cancellationToken, fileName);
-                case ".txt":
-                    return await ExtractPlainTextAsync(content, output, limits, cancellationToken);
-                default:
+                case ".pdf" or ".md" or ".markdown" or ".html" or ".htm":
                     var text = format switch
                     {
                         ".pdf" => PdfText.Extract(await ReadBoundedAsync(fileName, content, limits, cancellationToken)),
@@ -65,6 +72,8 @@ public static class FileExtractor
                         documents++;
                     }
                     return new JsonLinesSummary(0, documents, 0, [], null);
+                default:
+                    return await ExtractPlainTextAsync(content, output, limits, separator, cancellationToken);
             }
         }
         catch (InvalidDataException e)
@@ -77,26 +86,42 @@ public static class FileExtractor
         }
     }
 
-    private static async Task<JsonLinesSummary> ExtractPlainTextAsync(Stream content, BatchAccumulator output, IngestionLimits limits, CancellationToken cancellationToken)
+    /// <summary>Streams text into documents: split at paragraphs when long, and cut at separator lines when one is given (empty blocks are dropped).</summary>
+    private static async Task<JsonLinesSummary> ExtractPlainTextAsync(Stream content, BatchAccumulator output, IngestionLimits limits, string? separator, CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         var splitter = new TextSplitter(limits.MaxDocumentBytes);
         long documents = 0, lines = 0;
+        async Task AddAsync(string document)
+        {
+            await output.AddTextAsync(document, null, cancellationToken);
+            documents++;
+        }
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
             lines++;
-            foreach (var document in splitter.AddLine(line))
+            if (separator is not null && line.AsSpan().Trim().SequenceEqual(separator))
             {
-                await output.AddTextAsync(document, null, cancellationToken);
-                documents++;
+                if (splitter.Finish() is { } block)
+                    await AddAsync(block);
+                continue;
             }
+            foreach (var document in splitter.AddLine(line))
+                await AddAsync(document);
         }
         if (splitter.Finish() is { } last)
-        {
-            await output.AddTextAsync(last, null, cancellationToken);
-            documents++;
-        }
+            await AddAsync(last);
         return new JsonLinesSummary(lines, documents, 0, [], null);
+    }
+
+    /// <summary>Whether the file's first bytes hold a NUL, which text never does; the file is left where it was.</summary>
+    private static async Task<bool> LooksBinaryAsync(Stream file, CancellationToken cancellationToken)
+    {
+        var start = file.Position;
+        var head = new byte[8192];
+        var read = await file.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
+        file.Position = start;
+        return head.AsSpan(0, read).Contains((byte)0);
     }
 
     private static async Task<MemoryStream> ReadBoundedAsync(string fileName, Stream content, IngestionLimits limits, CancellationToken cancellationToken)

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Forge.Contracts;
 using Forge.ServiceDefaults;
 using Forge.Storage.Artifacts;
@@ -29,11 +28,8 @@ public sealed record EncodeRequest(string? Text);
 
 public sealed record DecodeRequest(int[]? Ids);
 
-public static partial class TokenizersApi
+public static class TokenizersApi
 {
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
-    private static partial Regex IdPattern();
-
     public static IEndpointRouteBuilder MapTokenizersApi(this IEndpointRouteBuilder routes)
     {
         var tokenizers = routes.MapGroup("/api/tokenizer/tokenizers").WithTags("Tokenizers");
@@ -51,7 +47,7 @@ public static partial class TokenizersApi
         return routes;
     }
 
-    private static async Task<Results<Accepted<TokenizerRecord>, ProblemHttpResult>> TrainAsync(HttpRequest request, TokenizerStore store, TokenizerJobs jobs, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<Results<Accepted<TokenizerRecord>, ProblemHttpResult>> TrainAsync(HttpRequest request, TokenizerJobs jobs, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<TrainTokenizerRequest>(request, cancellationToken);
         if (problem is not null)
@@ -65,27 +61,21 @@ public static partial class TokenizersApi
             SpecialTokens = body.SpecialTokens ?? defaults.SpecialTokens,
             Pattern = body.Pattern ?? defaults.Pattern,
         };
-        if (TokenizerSpecs.Validate(spec) is { } invalid)
-            return Problems.Invalid(invalid.Field, invalid.Message);
-        var id = body.Id ?? $"tok-{Guid.CreateVersion7():N}"[..20];
-        if (!IdPattern().IsMatch(id))
-            return Problems.Invalid("id", "A tokenizer id is 1 to 64 lowercase letters, digits, '.', '_' or '-'.");
-        if (string.IsNullOrEmpty(body.DatasetVersion))
-            return Problems.Invalid("datasetVersion", "Name the sealed dataset version to train on, e.g. \"my-dataset@1\".");
-        if (await store.DatasetVersions.GetAsync(body.DatasetVersion, cancellationToken) is null)
-            return Problems.NotFound("dataset version", body.DatasetVersion);
-        var record = new TokenizerRecord { Id = id, Spec = spec, DatasetVersion = body.DatasetVersion, State = JobState.Queued, CreatedAt = clock.GetUtcNow().UtcDateTime };
-        if (!await store.Tokenizers.TryInsertAsync(record, cancellationToken))
-            return Problems.Conflict($"Tokenizer '{id}' already exists.");
-        jobs.EnqueueTraining(id);
-        return TypedResults.Accepted($"/api/tokenizer/tokenizers/{id}", record);
+        var submission = await jobs.SubmitTrainingAsync(body.Id ?? $"tok-{Guid.CreateVersion7():N}"[..20], body.DatasetVersion, spec, buildId: null, cancellationToken);
+        return submission.Status switch
+        {
+            SubmissionStatus.Queued => TypedResults.Accepted($"/api/tokenizer/tokenizers/{submission.Record!.Id}", submission.Record),
+            SubmissionStatus.Invalid => Problems.Invalid(submission.Field!, submission.Message!),
+            SubmissionStatus.DatasetVersionUnknown => Problems.NotFound("dataset version", body.DatasetVersion!),
+            _ => Problems.Conflict(submission.Message!),
+        };
     }
 
     private static async Task<Results<Ok<TokenizerRecord>, ProblemHttpResult>> ImportAsync(
         string tokenizerId, HttpRequest request, TokenizerStore store, IArtifactStore artifacts, IPublishEndpoint publisher, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (!IdPattern().IsMatch(tokenizerId))
-            return Problems.Invalid("id", "A tokenizer id is 1 to 64 lowercase letters, digits, '.', '_' or '-'.");
+        if (!TokenizerIds.IsValid(tokenizerId))
+            return Problems.Invalid("id", TokenizerIds.Rule);
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body, cancellationToken);
         if (body.Length == 0)
@@ -162,30 +152,18 @@ public static partial class TokenizersApi
             : null;
 
     private static async Task<Results<Accepted<TokenizationRecord>, Ok<TokenizationRecord>, ProblemHttpResult>> TokenizeAsync(
-        TokenizeRequest request, TokenizerStore store, TokenizerJobs jobs, TimeProvider clock, CancellationToken cancellationToken)
+        TokenizeRequest request, TokenizerJobs jobs, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(request.TokenizerId))
-            return Problems.Invalid("tokenizerId", "Name the tokenizer to encode with.");
-        if (string.IsNullOrEmpty(request.DatasetVersion))
-            return Problems.Invalid("datasetVersion", "Name the sealed dataset version to encode.");
-        if (await store.Tokenizers.GetAsync(request.TokenizerId, cancellationToken) is not { } tokenizer)
-            return Problems.NotFound("tokenizer", request.TokenizerId);
-        if (tokenizer.State != JobState.Completed)
-            return Problems.Conflict($"Tokenizer '{request.TokenizerId}' is {tokenizer.State}, not trained yet.");
-        if (await store.DatasetVersions.GetAsync(request.DatasetVersion, cancellationToken) is null)
-            return Problems.NotFound("dataset version", request.DatasetVersion);
-        var record = new TokenizationRecord
+        var submission = await jobs.SubmitTokenizationAsync(request.TokenizerId, request.DatasetVersion, buildId: null, cancellationToken);
+        return submission.Status switch
         {
-            Id = $"{request.DatasetVersion}/{request.TokenizerId}",
-            DatasetVersion = request.DatasetVersion,
-            TokenizerId = request.TokenizerId,
-            State = JobState.Queued,
-            CreatedAt = clock.GetUtcNow().UtcDateTime,
+            SubmissionStatus.Queued => TypedResults.Accepted($"/api/tokenizer/tokenizations/{submission.Record!.Id}", submission.Record),
+            SubmissionStatus.Exists => TypedResults.Ok(submission.Record!),
+            SubmissionStatus.Invalid => Problems.Invalid(submission.Field!, submission.Message!),
+            SubmissionStatus.TokenizerUnknown => Problems.NotFound("tokenizer", request.TokenizerId!),
+            SubmissionStatus.TokenizerNotTrained => Problems.Conflict(submission.Message!),
+            _ => Problems.NotFound("dataset version", request.DatasetVersion!),
         };
-        if (!await store.Tokenizations.TryInsertAsync(record, cancellationToken))
-            return TypedResults.Ok((await store.Tokenizations.GetAsync(record.Id, cancellationToken))!);
-        jobs.EnqueueTokenization(record.Id);
-        return TypedResults.Accepted($"/api/tokenizer/tokenizations/{record.Id}", record);
     }
 
     private static async Task<Results<Ok<TokenizationRecord>, ProblemHttpResult>> GetTokenizationAsync(string datasetVersion, string tokenizerId, TokenizerStore store, CancellationToken cancellationToken) =>

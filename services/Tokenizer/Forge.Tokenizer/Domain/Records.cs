@@ -41,6 +41,8 @@ public sealed record TokenizerRecord : IDocument
     public double? CharactersPerToken { get; init; }
     public Dictionary<string, string> Files { get; init; } = [];
     public string? Failure { get; init; }
+    /// <summary>The build that asked for it, told when the job fails.</summary>
+    public string? BuildId { get; init; }
 }
 
 public sealed record TokenizationRecord : IDocument
@@ -62,6 +64,8 @@ public sealed record TokenizationRecord : IDocument
     public long ValidationDocuments { get; init; }
     public double? CharactersPerToken { get; init; }
     public string? Failure { get; init; }
+    /// <summary>The build that asked for it, told when the job fails.</summary>
+    public string? BuildId { get; init; }
 }
 
 public sealed class TokenizerStore(IMetadataStore store)

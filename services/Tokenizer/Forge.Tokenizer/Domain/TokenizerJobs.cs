@@ -10,10 +10,18 @@ using Microsoft.Extensions.Logging;
 
 namespace Forge.Tokenizer.Domain;
 
+public enum SubmissionStatus { Queued, Exists, Invalid, DatasetVersionUnknown, TokenizerUnknown, TokenizerNotTrained }
+
+/// <summary>
+/// What became of a job request: queued (Record is the new job), already there (Record is the job found), or refused
+/// (Field names the invalid field; Message says why).
+/// </summary>
+public sealed record JobSubmission<T>(SubmissionStatus Status, T? Record = null, string? Field = null, string? Message = null) where T : class;
+
 /// <summary>
 /// Runs tokenizer training and dataset tokenisation one at a time in the background (each uses every core). Jobs live
 /// in the metadata store; on start, jobs left queued or running by a stopped process are run again (their outputs
-/// go to the same keys, so a rerun replaces a half-done one).
+/// go to the same keys, so a rerun replaces a half-done one). A job a build asked for tells the build when it fails.
 /// </summary>
 public sealed class TokenizerJobs(TokenizerStore store, IArtifactStore artifacts, IBus bus, TimeProvider clock, ILogger<TokenizerJobs> logger) : BackgroundService
 {
@@ -22,17 +30,84 @@ public sealed class TokenizerJobs(TokenizerStore store, IArtifactStore artifacts
     private readonly Channel<(string Kind, string Id)> _queue = Channel.CreateUnbounded<(string, string)>();
     private readonly VersionDocuments _documents = new(artifacts);
 
-    public void EnqueueTraining(string tokenizerId) => _queue.Writer.TryWrite((TrainJob, tokenizerId));
+    public static TokenizerTrained Trained(TokenizerRecord tokenizer) =>
+        new(tokenizer.Id, tokenizer.Spec.Kind, tokenizer.VocabularySize, tokenizer.DatasetVersion, tokenizer.CharactersPerToken);
 
-    public void EnqueueTokenization(string id) => _queue.Writer.TryWrite((TokenizeJob, id));
+    public static DatasetTokenized Tokenized(TokenizationRecord tokenization) =>
+        new(tokenization.DatasetVersion, tokenization.TokenizerId, tokenization.TrainShards, tokenization.ValidationShards,
+            tokenization.TrainTokens, tokenization.ValidationTokens, tokenization.CharactersPerToken ?? 0);
+
+    /// <summary>Records a training job on a known dataset version and queues it; a tokenizer that has the id already is returned as it is.</summary>
+    public async Task<JobSubmission<TokenizerRecord>> SubmitTrainingAsync(string tokenizerId, string? datasetVersion, TokenizerSpec spec, string? buildId, CancellationToken cancellationToken)
+    {
+        if (TokenizerSpecs.Validate(spec) is { } invalid)
+            return new(SubmissionStatus.Invalid, Field: invalid.Field, Message: invalid.Message);
+        if (!TokenizerIds.IsValid(tokenizerId))
+            return new(SubmissionStatus.Invalid, Field: "id", Message: TokenizerIds.Rule);
+        if (string.IsNullOrEmpty(datasetVersion))
+            return new(SubmissionStatus.Invalid, Field: "datasetVersion", Message: "Name the sealed dataset version to train on, e.g. \"my-dataset@1\".");
+        if (await store.DatasetVersions.GetAsync(datasetVersion, cancellationToken) is null)
+            return new(SubmissionStatus.DatasetVersionUnknown, Message: $"There is no dataset version '{datasetVersion}'.");
+        var record = new TokenizerRecord { Id = tokenizerId, Spec = spec, DatasetVersion = datasetVersion, State = JobState.Queued, CreatedAt = Now(), BuildId = buildId };
+        if (!await store.Tokenizers.TryInsertAsync(record, cancellationToken))
+            return new(SubmissionStatus.Exists, await store.Tokenizers.GetAsync(tokenizerId, cancellationToken), Message: $"Tokenizer '{tokenizerId}' already exists.");
+        _queue.Writer.TryWrite((TrainJob, tokenizerId));
+        return new(SubmissionStatus.Queued, record);
+    }
+
+    /// <summary>Records an encoding job of a known version with a trained tokenizer and queues it; the job for the pair, when there is one, is returned as it is.</summary>
+    public async Task<JobSubmission<TokenizationRecord>> SubmitTokenizationAsync(string? tokenizerId, string? datasetVersion, string? buildId, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(tokenizerId))
+            return new(SubmissionStatus.Invalid, Field: "tokenizerId", Message: "Name the tokenizer to encode with.");
+        if (string.IsNullOrEmpty(datasetVersion))
+            return new(SubmissionStatus.Invalid, Field: "datasetVersion", Message: "Name the sealed dataset version to encode.");
+        if (await store.Tokenizers.GetAsync(tokenizerId, cancellationToken) is not { } tokenizer)
+            return new(SubmissionStatus.TokenizerUnknown, Message: $"There is no tokenizer '{tokenizerId}'.");
+        if (tokenizer.State != JobState.Completed)
+            return new(SubmissionStatus.TokenizerNotTrained, Message: $"Tokenizer '{tokenizerId}' is {tokenizer.State}, not trained yet.");
+        if (await store.DatasetVersions.GetAsync(datasetVersion, cancellationToken) is null)
+            return new(SubmissionStatus.DatasetVersionUnknown, Message: $"There is no dataset version '{datasetVersion}'.");
+        var record = new TokenizationRecord
+        {
+            Id = $"{datasetVersion}/{tokenizerId}",
+            DatasetVersion = datasetVersion,
+            TokenizerId = tokenizerId,
+            State = JobState.Queued,
+            CreatedAt = Now(),
+            BuildId = buildId,
+        };
+        if (!await store.Tokenizations.TryInsertAsync(record, cancellationToken))
+            return new(SubmissionStatus.Exists, await store.Tokenizations.GetAsync(record.Id, cancellationToken));
+        _queue.Writer.TryWrite((TokenizeJob, record.Id));
+        return new(SubmissionStatus.Queued, record);
+    }
+
+    /// <summary>Queues a failed training again (its build is being retried); false when it was not failed.</summary>
+    public async Task<bool> RetryTrainingAsync(TokenizerRecord failed, CancellationToken cancellationToken)
+    {
+        if (!await store.Tokenizers.TryReplaceAsync(failed with { State = JobState.Queued, Failure = null, FinishedAt = null }, t => t.State == JobState.Failed, cancellationToken))
+            return false;
+        _queue.Writer.TryWrite((TrainJob, failed.Id));
+        return true;
+    }
+
+    /// <summary>Queues a failed tokenisation again (its build is being retried); false when it was not failed.</summary>
+    public async Task<bool> RetryTokenizationAsync(TokenizationRecord failed, CancellationToken cancellationToken)
+    {
+        if (!await store.Tokenizations.TryReplaceAsync(failed with { State = JobState.Queued, Failure = null, FinishedAt = null }, t => t.State == JobState.Failed, cancellationToken))
+            return false;
+        _queue.Writer.TryWrite((TokenizeJob, failed.Id));
+        return true;
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await store.Tokenizers.EnsureIndexAsync(t => t.State, cancellationToken: stoppingToken);
         foreach (var id in await store.Tokenizers.FindIdsAsync(t => t.State == JobState.Queued || t.State == JobState.Running, stoppingToken))
-            EnqueueTraining(id);
+            _queue.Writer.TryWrite((TrainJob, id));
         foreach (var id in await store.Tokenizations.FindIdsAsync(t => t.State == JobState.Queued || t.State == JobState.Running, stoppingToken))
-            EnqueueTokenization(id);
+            _queue.Writer.TryWrite((TokenizeJob, id));
         await foreach (var (kind, id) in _queue.Reader.ReadAllAsync(stoppingToken))
         {
             try
@@ -49,11 +124,34 @@ public sealed class TokenizerJobs(TokenizerStore store, IArtifactStore artifacts
             catch (Exception e)
             {
                 logger.LogError(e, "Tokenizer job {Kind} {Id} failed", kind, id);
-                if (kind == TrainJob && await store.Tokenizers.GetAsync(id, CancellationToken.None) is { } tokenizer)
-                    await store.Tokenizers.UpsertAsync(tokenizer with { State = JobState.Failed, Failure = e.Message, FinishedAt = Now() }, CancellationToken.None);
-                else if (kind == TokenizeJob && await store.Tokenizations.GetAsync(id, CancellationToken.None) is { } tokenization)
-                    await store.Tokenizations.UpsertAsync(tokenization with { State = JobState.Failed, Failure = e.Message, FinishedAt = Now() }, CancellationToken.None);
+                await RecordFailureAsync(kind, id, e.Message);
             }
+        }
+    }
+
+    /// <summary>Marks the job failed and tells its build, if a build asked for it.</summary>
+    private async Task RecordFailureAsync(string kind, string id, string reason)
+    {
+        try
+        {
+            string? buildId = null;
+            if (kind == TrainJob && await store.Tokenizers.GetAsync(id, CancellationToken.None) is { } tokenizer)
+            {
+                await store.Tokenizers.UpsertAsync(tokenizer with { State = JobState.Failed, Failure = reason, FinishedAt = Now() }, CancellationToken.None);
+                buildId = tokenizer.BuildId;
+            }
+            else if (kind == TokenizeJob && await store.Tokenizations.GetAsync(id, CancellationToken.None) is { } tokenization)
+            {
+                await store.Tokenizations.UpsertAsync(tokenization with { State = JobState.Failed, Failure = reason, FinishedAt = Now() }, CancellationToken.None);
+                buildId = tokenization.BuildId;
+            }
+            if (buildId is not null)
+                await bus.Publish(new BuildStageFailed(buildId, kind == TrainJob ? "tokenizer" : "tokenize", reason), CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // The runner must go on with the next job; the record stays as it was and is run again on restart.
+            logger.LogError(e, "Could not record the failure of tokenizer job {Kind} {Id}", kind, id);
         }
     }
 
@@ -108,7 +206,7 @@ public sealed class TokenizerJobs(TokenizerStore store, IArtifactStore artifacts
         }
         var compression = await CompressionAsync(tokenizer, manifest, cancellationToken);
         var merges = tokenizer is BpeTokenizer trained ? trained.MergeIds.Count : 0;
-        await store.Tokenizers.UpsertAsync(record with
+        var completed = record with
         {
             State = JobState.Completed,
             FinishedAt = Now(),
@@ -116,10 +214,11 @@ public sealed class TokenizerJobs(TokenizerStore store, IArtifactStore artifacts
             Merges = merges,
             CharactersPerToken = compression,
             Files = files,
-        }, cancellationToken);
+        };
+        await store.Tokenizers.UpsertAsync(completed, cancellationToken);
         logger.LogInformation("Trained tokenizer {TokenizerId} ({Kind}, {Vocabulary} tokens) on {DatasetVersion} in {Elapsed}; {Compression:F2} characters per token",
             tokenizerId, record.Spec.Kind, tokenizer.VocabularySize, record.DatasetVersion, watch.Elapsed, compression);
-        await bus.Publish(new TokenizerTrained(tokenizerId, record.Spec.Kind, tokenizer.VocabularySize, record.DatasetVersion, compression), cancellationToken);
+        await bus.Publish(Trained(completed), cancellationToken);
     }
 
     private async IAsyncEnumerable<string> TrainDocuments(Forge.Datasets.DatasetManifest manifest, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -206,7 +305,7 @@ public sealed class TokenizerJobs(TokenizerStore store, IArtifactStore artifacts
         }
         var tokens = trainHeader.TokenCount + validationHeader.TokenCount;
         var compression = tokens == 0 ? 0 : (double)characters / tokens;
-        await store.Tokenizations.UpsertAsync(record with
+        var tokenized = record with
         {
             State = JobState.Completed,
             FinishedAt = Now(),
@@ -218,8 +317,9 @@ public sealed class TokenizerJobs(TokenizerStore store, IArtifactStore artifacts
             TrainDocuments = trainHeader.DocumentCount,
             ValidationDocuments = validationHeader.DocumentCount,
             CharactersPerToken = compression,
-        }, cancellationToken);
-        await bus.Publish(new DatasetTokenized(record.DatasetVersion, record.TokenizerId, trainKeys, validationKeys, trainHeader.TokenCount, validationHeader.TokenCount, compression), cancellationToken);
+        };
+        await store.Tokenizations.UpsertAsync(tokenized, cancellationToken);
+        await bus.Publish(Tokenized(tokenized), cancellationToken);
     }
 
     private async Task<string> PutAsync(string tokenizerId, string name, Action<Stream> write, CancellationToken cancellationToken)

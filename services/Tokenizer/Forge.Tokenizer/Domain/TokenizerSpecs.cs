@@ -1,7 +1,19 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.RegularExpressions;
 using Forge.Storage.Artifacts;
 using Forge.Tokenization;
 
 namespace Forge.Tokenizer.Domain;
+
+public static partial class TokenizerIds
+{
+    public const string Rule = "A tokenizer id is 1 to 64 lowercase letters, digits, '.', '_' or '-'.";
+
+    public static bool IsValid([NotNullWhen(true)] string? id) => !string.IsNullOrEmpty(id) && Pattern().IsMatch(id);
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
+    private static partial Regex Pattern();
+}
 
 public static class TokenizerSpecs
 {
@@ -30,6 +42,11 @@ public static class TokenizerSpecs
             return ("minFrequency", "must be at least 1");
         return null;
     }
+
+    /// <summary>Whether two specs train the same tokenizer (records compare their token lists by reference).</summary>
+    public static bool Same(TokenizerSpec a, TokenizerSpec b) =>
+        a.Kind == b.Kind && a.VocabularySize == b.VocabularySize && a.MinFrequency == b.MinFrequency && a.Pattern == b.Pattern
+        && a.SpecialTokens.SequenceEqual(b.SpecialTokens, StringComparer.Ordinal);
 }
 
 public static class TokenizerLoader
