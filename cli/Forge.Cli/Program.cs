@@ -4,4 +4,5 @@ using Forge.Cli;
 var root = new RootCommand("Forge: build your own language model from your own text.");
 root.Subcommands.Add(UpCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(BuildCommand.Create());
 return await root.Parse(args).InvokeAsync();

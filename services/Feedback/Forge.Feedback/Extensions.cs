@@ -31,6 +31,7 @@ public static class Extensions
     public static IBusRegistrationConfigurator AddFeedbackConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<RecordGenerationConsumer, RecordGenerationConsumerDefinition>();
+        bus.AddConsumer<FeedbackPolicyConsumer>();
         return bus;
     }
 

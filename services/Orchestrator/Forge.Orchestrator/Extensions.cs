@@ -21,6 +21,9 @@ public static class Extensions
         builder.Services.AddSingleton(builder.Configuration.GetSection(RetrainingOptions.Section).Get<RetrainingOptions>() ?? new RetrainingOptions());
         builder.Services.AddScoped<ModelRegistry>();
         builder.Services.AddHostedService<OrchestratorStartup>();
+        builder.Services.AddSingleton<BuildStore>();
+        builder.Services.AddScoped<BuildManager>();
+        builder.Services.AddHostedService<BuildResumer>();
         return builder.AddForgeStorage();
     }
 
@@ -29,6 +32,7 @@ public static class Extensions
         bus.AddConsumer<RecordEvaluationConsumer, RecordEvaluationConsumerDefinition>();
         bus.AddConsumer<RegisterTrainedModelConsumer>();
         bus.AddConsumer<RetrainFromFeedbackConsumer>();
+        bus.AddConsumer<BuildEventsConsumer, BuildEventsConsumerDefinition>();
         return bus;
     }
 
@@ -37,8 +41,10 @@ public static class Extensions
         routes.MapServiceInfo("orchestrator",
             "POST|GET /api/orchestrator/models", "GET /api/orchestrator/models/{id}", "POST /api/orchestrator/models/{id}/metrics",
             "POST /api/orchestrator/models/{id}/promote", "POST /api/orchestrator/models/rollback",
-            "GET /api/orchestrator/families", "GET /api/orchestrator/families/{model}", "PUT /api/orchestrator/families/{model}/policy");
+            "GET /api/orchestrator/families", "GET /api/orchestrator/families/{model}", "PUT /api/orchestrator/families/{model}/policy",
+            "POST|GET /api/orchestrator/builds", "GET /api/orchestrator/builds/{id}", "POST /api/orchestrator/builds/{id}/cancel", "POST /api/orchestrator/builds/{id}/retry");
         routes.MapModelsApi();
+        routes.MapBuildsApi();
         routes.MapFamiliesApi();
         return routes;
     }
