@@ -75,7 +75,10 @@ public static class BuildCommand
             finally
             {
                 if (embedded is not null)
+                {
+                    await embedded.StopAsync(CancellationToken.None);
                     await embedded.DisposeAsync();
+                }
             }
         });
         return command;

@@ -67,15 +67,16 @@ public sealed class BuildManager(BuildStore store, ModelRegistry registry, IPubl
     {
         if (build.State != BuildState.Running || build.Current is not { State: StageState.Running } stage)
             return;
-        // The clean stage already asked for the seal (the cleaning service seals once every batch is clean).
-        if (stage.Name == "seal" && stage.Attempts == 0 && build.Stage("clean").Attempts > 0 && !resend)
+        // Cleaning follows ingestion by itself, and the build sees each batch cleaned: the seal is asked for when the last
+        // one is. Only a resumed build asks while cleaning (its ShardCleaned events may be lost); the cleaning service
+        // then seals once every batch is clean.
+        if (stage.Name == "clean" && !resend)
             return;
         var recipe = Recipe.FromJson(build.RecipeJson);
         object? command = stage.Name switch
         {
             "ingest" when recipe.CleaningJson is { } settings && !build.CleaningSettingsApplied => new CleaningSettingsRequested(build.Id, build.DatasetId, settings),
             "ingest" => new IngestFilesRequested(build.Id, build.DatasetId, [.. recipe.Sources.Select(s => s.Path)], recipe.Sources.Select(s => s.Separator).FirstOrDefault(s => s is not null)),
-            // Cleaning follows ingestion by itself; the seal request waits in the cleaning service until every batch is clean.
             "clean" or "seal" => new SealDatasetRequested(build.Id, build.DatasetId, build.BatchIds, recipe.ValidationFraction),
             "tokenizer" => new TrainTokenizerRequested(build.Id, build.TokenizerId, build.DatasetVersion!, recipe.Tokenizer.Kind, recipe.Tokenizer.VocabularySize,
                 recipe.Tokenizer.MinFrequency, recipe.Tokenizer.SpecialTokens),
