@@ -11,7 +11,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace Forge.Orchestrator;
 
-/// <summary>Keeps the model registry (versions, gated promotion, rollback); runs recipes as builds as they arrive.</summary>
+/// <summary>Keeps the model registry (versions, gated promotion, rollback); runs recipes as builds as they arrive, and hyperparameter sweeps.</summary>
 public static class Extensions
 {
     public static IHostApplicationBuilder AddOrchestrator(this IHostApplicationBuilder builder)
@@ -24,6 +24,7 @@ public static class Extensions
         builder.Services.AddSingleton<BuildStore>();
         builder.Services.AddScoped<BuildManager>();
         builder.Services.AddHostedService<BuildResumer>();
+        builder.Services.AddSingleton<SweepStore>().AddScoped<SweepManager>().AddHostedService<SweepResumer>();
         return builder.AddForgeStorage();
     }
 
@@ -33,6 +34,7 @@ public static class Extensions
         bus.AddConsumer<RegisterTrainedModelConsumer>();
         bus.AddConsumer<RetrainFromFeedbackConsumer>();
         bus.AddConsumer<BuildEventsConsumer, BuildEventsConsumerDefinition>();
+        bus.AddConsumer<SweepEventsConsumer, SweepEventsConsumerDefinition>();
         return bus;
     }
 
@@ -42,10 +44,12 @@ public static class Extensions
             "POST|GET /api/orchestrator/models", "GET /api/orchestrator/models/{id}", "POST /api/orchestrator/models/{id}/metrics",
             "POST /api/orchestrator/models/{id}/promote", "POST /api/orchestrator/models/rollback",
             "GET /api/orchestrator/families", "GET /api/orchestrator/families/{model}", "PUT /api/orchestrator/families/{model}/policy",
-            "POST|GET /api/orchestrator/builds", "GET /api/orchestrator/builds/{id}", "POST /api/orchestrator/builds/{id}/cancel", "POST /api/orchestrator/builds/{id}/retry");
+            "POST|GET /api/orchestrator/builds", "GET /api/orchestrator/builds/{id}", "POST /api/orchestrator/builds/{id}/cancel", "POST /api/orchestrator/builds/{id}/retry",
+            "POST|GET /api/orchestrator/sweeps", "GET /api/orchestrator/sweeps/{id}", "POST /api/orchestrator/sweeps/{id}/cancel");
         routes.MapModelsApi();
         routes.MapBuildsApi();
         routes.MapFamiliesApi();
+        routes.MapSweepsApi();
         return routes;
     }
 

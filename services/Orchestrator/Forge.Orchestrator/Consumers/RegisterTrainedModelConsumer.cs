@@ -8,13 +8,18 @@ namespace Forge.Orchestrator.Consumers;
 /// <summary>
 /// Registers every completed training run's final checkpoint as a candidate version of the model the run was named
 /// after ("default" when unnamed), with its lineage, asking for a gated promotion once it is evaluated. A redelivered
-/// completion finds the version already registered.
+/// completion finds the version already registered. A sweep's trials are not registered: the sweep registers its best.
 /// </summary>
 public sealed class RegisterTrainedModelConsumer(ModelRegistry registry, ILogger<RegisterTrainedModelConsumer> logger) : IConsumer<TrainingRunCompleted>
 {
     public async Task Consume(ConsumeContext<TrainingRunCompleted> context)
     {
         var run = context.Message;
+        if (SweepManager.IsTrialRun(run.RunName))
+        {
+            logger.LogInformation("Run {RunId} is a sweep trial; its sweep registers only the best trial", run.RunId);
+            return;
+        }
         var model = ModelName(run.RunName);
         var (version, result) = await registry.RegisterAsync(new NewModelVersion(
             model,

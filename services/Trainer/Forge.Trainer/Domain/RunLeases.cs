@@ -34,14 +34,22 @@ public sealed class RunLeases(TrainerStore store, TrainerOptions options, TimePr
     public async Task<TrainingRun?> UpdateAsync(string runId, int epoch, Func<TrainingRun, TrainingRun> update, CancellationToken cancellationToken)
     {
         var owner = options.Replica;
-        var current = await store.Runs.GetAsync(runId, cancellationToken);
-        if (current?.Lease is null || current.Lease.Owner != owner || current.Lease.Epoch != epoch)
-            return null;
-        var next = update(current);
-        if (next.Lease is not null && next.State == RunState.Running)
-            next = next with { Lease = next.Lease with { ExpiresAt = clock.GetUtcNow().UtcDateTime + options.LeaseDuration } };
-        var won = await store.Runs.TryReplaceAsync(next, r => r.Lease != null && r.Lease.Owner == owner && r.Lease.Epoch == epoch, cancellationToken);
-        return won ? next : null;
+        // The holder's writes are fenced by owner and epoch. A cancel request is written by others (the API, a build, a
+        // sweep) without the lease, so each write also checks that the flag is still what was read: otherwise the
+        // holder's write would erase the request, and it reads the run again and retries.
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var current = await store.Runs.GetAsync(runId, cancellationToken);
+            if (current?.Lease is null || current.Lease.Owner != owner || current.Lease.Epoch != epoch)
+                return null;
+            var next = update(current);
+            if (next.Lease is not null && next.State == RunState.Running)
+                next = next with { Lease = next.Lease with { ExpiresAt = clock.GetUtcNow().UtcDateTime + options.LeaseDuration } };
+            var cancelRequested = current.CancelRequested;
+            if (await store.Runs.TryReplaceAsync(next, r => r.Lease != null && r.Lease.Owner == owner && r.Lease.Epoch == epoch && r.CancelRequested == cancelRequested, cancellationToken))
+                return next;
+        }
+        return null;
     }
 
     /// <summary>Runs that a replica with room could take: queued ones first, then those whose trainer stopped renewing.</summary>
