@@ -7,14 +7,21 @@ namespace Forge.EndToEnd.Tests;
 /// <summary>A Forge host started as a real process (dotnet Forge.X.Host.dll), stopped with a real kill.</summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
+    /// <summary>Generous: the distributed fixture starts eight hosts at once on two cores, beside other builds.</summary>
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(120);
+
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly string _dll;
+    private readonly IReadOnlyDictionary<string, string> _environment;
 
-    private ServiceProcess(string name, Process process, Uri address)
+    private ServiceProcess(string name, string dll, IReadOnlyDictionary<string, string> environment, Uri address, Process process)
     {
         Name = name;
-        _process = process;
+        _dll = dll;
+        _environment = environment;
         Address = address;
+        _process = process;
     }
 
     public string Name { get; }
@@ -25,13 +32,26 @@ public sealed class ServiceProcess : IAsyncDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    public static async Task<ServiceProcess> StartAsync(string name, string projectFolder, string assemblyName, IReadOnlyDictionary<string, string> environment)
+    public static Task<ServiceProcess> StartAsync(string name, string projectFolder, string assemblyName, IReadOnlyDictionary<string, string> environment)
     {
         var dll = RepositoryPaths.HostAssembly(projectFolder, assemblyName);
         if (!File.Exists(dll))
             throw new FileNotFoundException($"Build the solution first: {dll} is missing.", dll);
-        var port = TestServers.FreePort();
-        var address = new Uri($"http://127.0.0.1:{port}");
+        return StartAsync(name, dll, new Dictionary<string, string>(environment), new Uri($"http://127.0.0.1:{TestServers.FreePort()}"));
+    }
+
+    /// <summary>
+    /// Starts this service again after a kill: the same assembly and settings (so the same stores and queues), on the
+    /// same address, so that the gateway in front finds it where it was.
+    /// </summary>
+    public async Task<ServiceProcess> StartAgainAsync()
+    {
+        await KillAsync();
+        return await StartAsync(Name, _dll, _environment, Address);
+    }
+
+    private static async Task<ServiceProcess> StartAsync(string name, string dll, IReadOnlyDictionary<string, string> environment, Uri address)
+    {
         var start = new ProcessStartInfo("dotnet", [dll])
         {
             WorkingDirectory = Path.GetDirectoryName(dll)!,
@@ -44,12 +64,21 @@ public sealed class ServiceProcess : IAsyncDisposable
         foreach (var (key, value) in environment)
             start.Environment[key] = value;
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {name}.");
-        var service = new ServiceProcess(name, process, address);
+        var service = new ServiceProcess(name, dll, environment, address, process);
         process.OutputDataReceived += (_, e) => service.Append(e.Data);
         process.ErrorDataReceived += (_, e) => service.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await service.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+        try
+        {
+            await service.WaitUntilReadyAsync(ReadyTimeout);
+        }
+        catch
+        {
+            // Nobody else holds this process yet: a host that never became ready must not outlive the test.
+            await service.DisposeAsync();
+            throw;
+        }
         return service;
     }
 
