@@ -27,9 +27,10 @@ public static class BuildCommand
         var corpus = new Option<string?>("--corpus") { Description = "Train on this file or folder instead of the recipe's data sources" };
         var json = new Option<bool>("--json") { Description = "Print the finished build and its report as JSON (no progress bars)" };
         var exit = new Option<bool>("--exit") { Description = "Stop the embedded Forge when the build ends instead of leaving it up for chat" };
+        var apiKey = new Option<string?>("--key") { Description = "API key for --url (default: FORGE_API_KEY, else the admin key in --data)" };
         var command = new Command("build", "Runs a recipe end to end: ingest, clean, seal, tokenizer, tokenize, pretrain, register, evaluate, promote, serve")
         {
-            recipe, url, urls, data, corpus, json, exit,
+            recipe, url, urls, data, corpus, json, exit, apiKey,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -59,6 +60,11 @@ public static class BuildCommand
                         AnsiConsole.MarkupLine($"[grey]Forge is up at {Markup.Escape(baseUrl)} (embedded; data in {Markup.Escape(dataPath)})[/]");
                 }
                 using var client = new HttpClient { BaseAddress = new Uri(baseUrl.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(5) };
+                var key = embedded is not null ? EmbeddedHost.AdminKey(embedded) : parse.GetValue(apiKey) ?? ApiKeyResolver.FromEnvironment(parse.GetValue(data)!);
+                if (key is not null)
+                    client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+                if (embedded is not null && !asJson)
+                    AnsiConsole.MarkupLine($"[grey]Admin API key in {Markup.Escape(Path.Combine(Path.GetFullPath(parse.GetValue(data)!), "admin.key"))}[/]");
                 var code = await RunAsync(client, file, parse.GetValue(corpus), asJson, cancellationToken);
                 if (embedded is not null && code == 0 && !parse.GetValue(exit) && !asJson)
                 {

@@ -5,6 +5,7 @@ using Forge.Inference;
 using Forge.Ingestion;
 using Forge.Orchestrator;
 using Forge.ServiceDefaults;
+using Forge.ServiceDefaults.Security;
 using Forge.Tokenizer;
 using Forge.Trainer;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -18,6 +19,13 @@ namespace Forge.Cli;
 /// </summary>
 public static class EmbeddedHost
 {
+    /// <summary>The admin key the first start wrote (see Forge:Security:AdminKeyFile), or null when there is none to read.</summary>
+    public static string? AdminKey(WebApplication app)
+    {
+        var path = app.Services.GetRequiredService<SecurityOptions>().AdminKeyPath(app.Services.GetRequiredService<ForgeOptions>());
+        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+    }
+
     public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -33,6 +41,7 @@ public static class EmbeddedHost
         builder.AddFeedback();
         builder.AddInference();
         builder.AddOrchestrator();
+        builder.AddForgeSecurity(); // this process is the public entry, as the gateway is in the distributed mode
         builder.AddForgeBus(bus =>
         {
             bus.AddIngestionConsumers();
@@ -48,6 +57,8 @@ public static class EmbeddedHost
         var app = builder.Build();
 
         app.MapDefaultEndpoints();
+        app.UseForgeSecurity();
+        app.MapApiKeysApi();
         app.MapIngestionApi();
         app.MapCleaningApi();
         app.MapTokenizerApi();

@@ -19,7 +19,7 @@ public static class UpCommand
                 ["Forge:DataPath"] = dataPath,
             });
             await app.StartAsync(cancellationToken);
-            Console.WriteLine($"Forge is up at {string.Join(", ", app.Urls)} (data in {dataPath}). Press Ctrl+C to stop.");
+            Console.WriteLine($"Forge is up at {string.Join(", ", app.Urls)} (data in {dataPath}; admin API key in {Path.Combine(dataPath, "admin.key")}). Press Ctrl+C to stop.");
             await app.WaitForShutdownAsync(cancellationToken);
             return 0;
         });

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Forge.ServiceDefaults.Security;
 using Serilog;
 
 namespace Forge.ServiceDefaults;
@@ -29,7 +30,7 @@ public static class Extensions
             logger.ReadFrom.Configuration(builder.Configuration)
                 .Enrich.FromLogContext()
                 .Enrich.WithProperty("Service", options.ServiceName)
-                .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Service} {SourceContext}: {Message:lj}{NewLine}{Exception}");
+                .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Service} {SourceContext}: {Message:lj} {RequestId}{NewLine}{Exception}");
             if (builder.Configuration["Seq:ServerUrl"] is { Length: > 0 } seqUrl)
                 logger.WriteTo.Seq(seqUrl, apiKey: builder.Configuration["Seq:ApiKey"]);
         });
@@ -64,6 +65,7 @@ public static class Extensions
     /// <summary>The error pipeline and the two health endpoints: /health/live (the process runs) and /health/ready (bus and stores answer).</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseRequestIds();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseSerilogRequestLogging();

@@ -15,6 +15,7 @@ public class EmbeddedForge : IAsyncLifetime
 
     public WebApplication App => _app ?? throw new InvalidOperationException("Not started.");
     public HttpClient Client => _host!.Client;
+    public string AdminKey { get; private set; } = "";
 
     /// <summary>Settings a derived fixture adds to (or changes in) the host's configuration.</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
@@ -31,6 +32,9 @@ public class EmbeddedForge : IAsyncLifetime
             settings[key] = value;
         _app = EmbeddedHost.Build([], settings);
         _host = await LoopbackApp.StartAsync(_app);
+        // The first start wrote the local admin key; every request of these tests sends it, as a user's client would.
+        AdminKey = EmbeddedHost.AdminKey(_app) ?? throw new InvalidOperationException("The embedded host wrote no admin key.");
+        _host.Client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
     }
 
     public virtual async Task DisposeAsync()

@@ -226,11 +226,23 @@ public sealed class InferenceApiTests(ServingForge forge) : IClassFixture<Servin
         return problem;
     }
 
-    private Task<HttpResponseMessage> SendStreamAsync(string path, object body, string key, CancellationToken cancellationToken)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<string>> Keys = new();
+
+    /// <summary>A read-scoped API key per name, made once through the key API: the per-key limits count by key.</summary>
+    private Task<string> KeyAsync(string name) => Keys.GetOrAdd($"{forge.AdminKey}/{name}", async _ =>
+    {
+        using var response = await Client.PostAsJsonAsync("/api/gateway/keys", new { name, scopes = new[] { "read" } });
+        var created = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, created.ToString());
+        return created.GetProperty("key").GetString()!;
+    });
+
+    private async Task<HttpResponseMessage> SendStreamAsync(string path, object body, string key, CancellationToken cancellationToken)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
-        request.Headers.Add("X-Forge-Key-Id", key);
-        return Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (key != "anonymous")
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await KeyAsync(key));
+        return await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
     }
 
     private async Task<List<(string? Event, string Data)>> StreamAsync(string path, object body, string key = "anonymous")
