@@ -56,3 +56,29 @@ public sealed record BuildProgressed(string BuildId, string Stage, string State,
 
 /// <summary>A recipe's feedback retraining policy for its model, for the feedback service to keep (as PUT .../policy does).</summary>
 public sealed record FeedbackPolicyRequested(string BuildId, string Model, int MinNewFeedback, int MinNewExamples, double? RatingBelow, int MinRatings, bool Enabled);
+
+/// <summary>
+/// Store a recipe's task eval set in the evaluator under Name, as POST /api/evaluator/evalsets/{name} does: the JSONL
+/// at ArtifactKey holds one {"prompt", "references": [...]} object per line. Answered by EvalSetStored; a bad line, or a
+/// name that already holds other examples (an eval set never changes), fails the build's Stage with BuildStageFailed
+/// naming the line. Idempotent: the same examples under the same name are stored once and announced again.
+/// </summary>
+public sealed record StoreEvalSetRequested(string BuildId, string Stage, string Name, string ArtifactKey);
+
+/// <summary>The eval set is stored (now or before, with the same examples): how many examples, and their hash.</summary>
+public sealed record EvalSetStored(string BuildId, string Name, int Examples, string Sha256);
+
+/// <summary>
+/// Score a registered model version on a stored task eval set: it answers every prompt (greedy, at most MaxNewTokens
+/// tokens, ending at its end-of-text token), the answers are scored against the references (BLEU, chrF, ROUGE), and
+/// EvaluationCompleted is published for the registry. Idempotent per (version, set): a repeated request announces the
+/// same evaluation again. A set or checkpoint that cannot be used fails the build's Stage with BuildStageFailed.
+/// </summary>
+public sealed record EvaluateVersionRequested(
+    string BuildId,
+    string Stage,
+    string ModelVersionId,
+    string CheckpointKey,
+    string TokenizerId,
+    string EvalSet,
+    int MaxNewTokens);

@@ -24,7 +24,15 @@ public sealed class BuildTests(EmbeddedForge forge) : IClassFixture<EmbeddedForg
         return corpus;
     }
 
-    private static string Recipe(string name, int contextLength = 32, string extra = "") => $"""
+    private const string PerplexityGate = """
+        evaluation:
+          metrics:
+            - evalSet: validation
+              metric: perplexity
+              threshold: 1000
+        """;
+
+    private static string Recipe(string name, int contextLength = 32, string extra = "", string evaluation = PerplexityGate) => $"""
         name: {name}
         useCase: an end-to-end test
         data:
@@ -50,11 +58,7 @@ public sealed class BuildTests(EmbeddedForge forge) : IClassFixture<EmbeddedForg
           decaySteps: 30
           evaluationInterval: 0
           logInterval: 5
-        evaluation:
-          metrics:
-            - evalSet: validation
-              metric: perplexity
-              threshold: 1000
+        {evaluation}
         {extra}
         """;
 
@@ -105,6 +109,82 @@ public sealed class BuildTests(EmbeddedForge forge) : IClassFixture<EmbeddedForg
                 return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonElement>() : default;
             }, p => p.ValueKind == JsonValueKind.Object, TimeSpan.FromSeconds(10), "the retraining policy");
         Assert.Equal(5, policy.GetProperty("minNewFeedback").GetInt32());
+    }
+
+    [Fact]
+    public async Task ATaskEvalSetIsStoredFirstAndEveryVersionIsScoredOnItBeforeItsGatePromotesIt()
+    {
+        WriteCorpus(100);
+        var generator = new CorpusGenerator(3);
+        File.WriteAllText(Path.Combine(_folder.Path, "tasks.jsonl"), string.Concat(Enumerable.Range(0, 8).Select(_ =>
+            JsonSerializer.Serialize(new { prompt = generator.Document(6), references = new[] { generator.Document(4) } }) + "\n")));
+        // The held-out perplexity and the task BLEU are both gated: whichever is measured first, the registry refuses
+        // the version for the other one "not measured", and the build waits for it rather than failing.
+        var submitted = await SubmitAsync(Recipe("scored", evaluation: """
+            evaluation:
+              sets:
+                - name: scored-tasks
+                  path: tasks.jsonl
+              metrics:
+                - evalSet: validation
+                  metric: perplexity
+                  threshold: 1000
+                - evalSet: scored-tasks
+                  metric: bleu
+                  threshold: 0
+            """), HttpStatusCode.Accepted);
+        var build = await FinishedAsync(submitted.GetProperty("id").GetString()!);
+
+        Assert.True(build.GetProperty("state").GetString() == "Completed", build.ToString());
+        var stages = build.GetProperty("stages").EnumerateArray().ToList();
+        Assert.Equal(["evalsets", "ingest", "clean", "seal", "tokenizer", "tokenize", "pretrain", "register", "evaluate", "promote", "serve"],
+            stages.Select(s => s.GetProperty("name").GetString()));
+        Assert.All(stages.Where(s => s.GetProperty("attempts").GetInt32() > 0), s => Assert.Equal(1, s.GetProperty("attempts").GetInt32()));
+        Assert.Equal(["scored-tasks"], build.GetProperty("storedEvalSets").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal(["scored-tasks", "validation"], build.GetProperty("evaluatedSets").EnumerateArray().Select(s => s.GetString()!).Order(StringComparer.Ordinal));
+        Assert.True(build.GetProperty("metrics").TryGetProperty("scored-tasks.bleu", out _), build.ToString());
+
+        // The evaluator keeps the set and one evaluation of the version on it; the registry holds its task metrics.
+        var versionId = build.GetProperty("modelVersionId").GetString()!;
+        var evalSet = await Client.GetFromJsonAsync<JsonElement>("/api/evaluator/evalsets/scored-tasks");
+        Assert.Equal(8, evalSet.GetProperty("evalSet").GetProperty("exampleCount").GetInt32());
+        var evaluations = await Client.GetFromJsonAsync<JsonElement>($"/api/evaluator/evaluations?modelVersionId={Uri.EscapeDataString(versionId)}");
+        Assert.Single(evaluations.EnumerateArray(), e => e.GetProperty("evalSet").GetString() == "scored-tasks");
+        var version = await Client.GetFromJsonAsync<JsonElement>($"/api/orchestrator/models/{Uri.EscapeDataString(versionId)}");
+        Assert.Equal("Promoted", version.GetProperty("state").GetString());
+        var task = version.GetProperty("metrics").GetProperty("scored-tasks");
+        Assert.InRange(task.GetProperty("bleu").GetDouble(), 0, 100);
+        Assert.InRange(task.GetProperty("chrf").GetDouble(), 0, 100);
+        Assert.True(version.GetProperty("metrics").GetProperty("validation").GetProperty("perplexity").GetDouble() < 1000);
+    }
+
+    [Fact]
+    public async Task ABadEvalSetFailsTheBuildNamingTheLineBeforeAnythingTrains()
+    {
+        WriteCorpus(5);
+        File.WriteAllText(Path.Combine(_folder.Path, "broken.jsonl"), """
+            {"prompt": "the river", "references": ["runs by the town"]}
+            {"prompt": "in the summer", "references": ["of the market"
+            {"prompt": "the bridge", "references": ["over the water"]}
+            """);
+        var submitted = await SubmitAsync(Recipe("brokenset", evaluation: """
+            evaluation:
+              sets:
+                - name: broken-tasks
+                  path: broken.jsonl
+            """), HttpStatusCode.Accepted);
+        var build = await FinishedAsync(submitted.GetProperty("id").GetString()!);
+
+        Assert.Equal("Failed", build.GetProperty("state").GetString());
+        var stages = build.GetProperty("stages").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s);
+        Assert.Equal("Failed", stages["evalsets"].GetProperty("state").GetString());
+        var detail = stages["evalsets"].GetProperty("detail").GetString()!;
+        Assert.Contains("broken-tasks", detail, StringComparison.Ordinal);
+        Assert.Contains("line 2", detail, StringComparison.Ordinal);
+        Assert.StartsWith("evalsets:", build.GetProperty("failure").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Pending", stages["ingest"].GetProperty("state").GetString());
+        using var stored = await Client.GetAsync("/api/evaluator/evalsets/broken-tasks");
+        Assert.Equal(HttpStatusCode.NotFound, stored.StatusCode);
     }
 
     [Fact]

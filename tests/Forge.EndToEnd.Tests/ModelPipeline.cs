@@ -72,8 +72,14 @@ public static class ModelPipeline
         return promoted;
     }
 
+    /// <summary>Waits until the job at <paramref name="path"/> ends; a 404 means it is not recorded yet (the request travels over the bus).</summary>
     public static Task<JsonElement> WaitFinishedAsync(HttpClient client, string path, string what) =>
-        Eventually.WaitAsync(() => client.GetFromJsonAsync<JsonElement>(path), e => e.GetProperty("state").GetString() is "Completed" or "Failed", Deadline, what);
+        Eventually.WaitAsync(async () =>
+            {
+                using var response = await client.GetAsync(path);
+                return response.StatusCode == HttpStatusCode.NotFound ? default : await response.Content.ReadFromJsonAsync<JsonElement>();
+            },
+            e => e.ValueKind == JsonValueKind.Object && e.GetProperty("state").GetString() is "Completed" or "Failed", Deadline, what);
 }
 
 /// <summary>The embedded host with one tiny model trained through the real pipeline and promoted as "served".</summary>

@@ -19,6 +19,7 @@ public static class Extensions
         builder.Services.AddSingleton<EvaluatorStore>();
         builder.Services.AddSingleton<EvalSetLibrary>();
         builder.Services.AddScoped<EvaluationRecorder>();
+        builder.Services.AddSingleton<EvalSetGenerator>();
         builder.Services.AddHostedService<EvaluatorStartup>();
         builder.Services.AddSingleton<HeldOutEvaluator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HeldOutEvaluator>());
@@ -28,6 +29,8 @@ public static class Extensions
     public static IBusRegistrationConfigurator AddEvaluatorConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<MeasureRegisteredVersionConsumer>();
+        bus.AddConsumer<StoreEvalSetConsumer>();
+        bus.AddConsumer<EvaluateVersionConsumer, EvaluateVersionConsumerDefinition>();
         return bus;
     }
 

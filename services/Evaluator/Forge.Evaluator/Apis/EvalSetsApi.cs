@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Forge.Evaluator.Domain;
 using Forge.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
@@ -17,7 +16,7 @@ public sealed record EvalSetSummary(string Name, int ExampleCount, int MaxRefere
 public sealed record EvalSetView(EvalSetSummary EvalSet, IReadOnlyList<EvalExample> Examples);
 
 /// <summary>Task eval sets: JSONL of prompts with their references, stored once under a name and never changed.</summary>
-public static partial class EvalSetsApi
+public static class EvalSetsApi
 {
     public static RouteGroupBuilder MapEvalSetsApi(this IEndpointRouteBuilder routes)
     {
@@ -29,13 +28,10 @@ public static partial class EvalSetsApi
         return group;
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
-    private static partial Regex NamePattern();
-
     private static async Task<Results<Created<EvalSetSummary>, Ok<EvalSetSummary>, ProblemHttpResult>> UploadEvalSetAsync(
         string name, HttpRequest request, EvalSetLibrary library, CancellationToken cancellationToken)
     {
-        if (!NamePattern().IsMatch(name))
+        if (!EvalSetLibrary.NamePattern().IsMatch(name))
             return Problems.Invalid("name", "An eval set name is 1 to 64 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.");
         if (request.ContentType is { } contentType
             && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase)

@@ -1,8 +1,5 @@
-using Forge.Serving;
 using Forge.Evaluator.Domain;
 using Forge.Model;
-using Forge.Storage.Artifacts;
-using Forge.Tokenization;
 using Forge.ServiceDefaults;
 using Forge.Storage.Metadata;
 using Microsoft.AspNetCore.Builder;
@@ -39,43 +36,33 @@ public static class EvaluationsApi
         group.MapPost("/evalsets/{name}/evaluations", EvaluateAsync).WithName("Evaluate")
             .WithSummary("Scores outputs on an eval set (BLEU, chrF, ROUGE; corpus and per example) and keeps the report; with a modelVersionId, publishes EvaluationCompleted");
         group.MapPost("/evalsets/{name}/generations", GenerateAsync).WithName("GenerateAndEvaluate")
-            .WithSummary("Generates an answer to every prompt with a registered model version, scores them like given outputs, and publishes EvaluationCompleted");
+            .WithSummary("Generates an answer to every prompt with a registered model version (each ends at its end-of-text token, as served), scores them like given outputs, and publishes EvaluationCompleted");
         group.MapGet("/evaluations", ListEvaluationsAsync).WithName("ListEvaluations").WithSummary("Evaluations, optionally of one eval set or model version");
         group.MapGet("/evaluations/{id}", GetEvaluationAsync).WithName("GetEvaluation").WithSummary("An evaluation's report with every example");
         return group;
     }
 
     private static async Task<Results<Created<EvaluationReport>, ProblemHttpResult>> GenerateAsync(
-        string name, HttpRequest request, EvaluatorStore store, EvalSetLibrary library, EvaluationRecorder recorder, IArtifactStore artifacts, CancellationToken cancellationToken)
+        string name, HttpRequest request, EvaluatorStore store, EvalSetGenerator generator, EvaluationRecorder recorder, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<GenerateRequest>(request, cancellationToken);
         if (problem is not null)
             return problem;
         if (string.IsNullOrEmpty(body!.ModelVersionId))
             return Problems.Invalid("$.modelVersionId", "Name the registered model version to generate with.");
-        if (body.MaxNewTokens is < 1 or > 1024)
-            return Problems.Invalid("$.maxNewTokens", "must be between 1 and 1024");
+        if (body.MaxNewTokens is < 1 or > EvalSetGenerator.MaxNewTokensLimit)
+            return Problems.Invalid("$.maxNewTokens", $"must be between 1 and {EvalSetGenerator.MaxNewTokensLimit}");
         if (body.Temperature is < 0 or > 5)
             return Problems.Invalid("$.temperature", "must be between 0 and 5");
         if (await store.EvalSets.GetAsync(name, cancellationToken) is not { } evalSet)
             return Problems.NotFound("eval set", name);
         if (await store.ModelVersions.GetAsync(body.ModelVersionId, cancellationToken) is not { } version)
             return Problems.NotFound("model version", body.ModelVersionId);
-        if (await ModelArtifacts.LoadTokenizerAsync(artifacts, version.TokenizerId, cancellationToken) is not { } tokenizer)
-            return Problems.Conflict($"The tokenizer '{version.TokenizerId}' of {version.Id} is not in the artifact store.");
 
-        var examples = await library.ReadExamplesAsync(evalSet, cancellationToken);
         var options = new GenerationOptions { MaxNewTokens = body.MaxNewTokens ?? 64, Temperature = body.Temperature ?? 0, Seed = body.Seed ?? 1 };
-        using var model = await ModelArtifacts.LoadModelAsync(artifacts, version.CheckpointKey, ModelArtifacts.WorkFolder, cancellationToken);
-        var outputs = new List<string>(examples.Count);
-        foreach (var example in examples)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var prompt = tokenizer.Encode(example.Prompt);
-            var generated = prompt.Length == 0 ? [] : TokenGenerator.Generate(model, prompt, options);
-            outputs.Add(tokenizer.Decode(generated));
-        }
-        var report = await recorder.RecordAsync(evalSet, outputs, version.Id, cancellationToken);
+        if (await generator.GenerateAsync(evalSet, version, options, cancellationToken) is not { } outputs)
+            return Problems.Conflict($"The tokenizer '{version.TokenizerId}' of {version.Id} is not in the artifact store.");
+        var report = await recorder.RecordAsync(evalSet, outputs, version.Id, evaluationId: null, cancellationToken);
         return TypedResults.Created($"/api/evaluator/evaluations/{report.Id}", report);
     }
 
@@ -96,7 +83,7 @@ public static class EvaluationsApi
         if (body.ModelVersionId is { Length: 0 or > 200 })
             return Problems.Invalid("$.modelVersionId", "must have 1 to 200 characters");
 
-        var report = await recorder.RecordAsync(evalSet, outputs.Select(o => o!).ToList(), body.ModelVersionId, cancellationToken);
+        var report = await recorder.RecordAsync(evalSet, outputs.Select(o => o!).ToList(), body.ModelVersionId, evaluationId: null, cancellationToken);
         return TypedResults.Created($"/api/evaluator/evaluations/{report.Id}", report);
     }
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.RegularExpressions;
 using Forge.Storage.Artifacts;
 using Microsoft.Extensions.Logging;
 
@@ -17,8 +18,12 @@ public enum EvalSetStoreResult
 /// Keeps eval sets: the examples are written to the artifact store under their hash, then the record is inserted (the
 /// commit point). A refused or failed upload leaves no record, and a name's examples never change.
 /// </summary>
-public sealed class EvalSetLibrary(EvaluatorStore store, IArtifactStore artifacts, TimeProvider clock, ILogger<EvalSetLibrary> logger)
+public sealed partial class EvalSetLibrary(EvaluatorStore store, IArtifactStore artifacts, TimeProvider clock, ILogger<EvalSetLibrary> logger)
 {
+    /// <summary>An eval set's name: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.</summary>
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
+    public static partial Regex NamePattern();
+
     public async Task<(EvalSetRecord Record, EvalSetStoreResult Result)> StoreAsync(string name, IReadOnlyList<EvalExample> examples, CancellationToken cancellationToken)
     {
         var jsonLines = EvalSetParser.ToJsonLines(examples);

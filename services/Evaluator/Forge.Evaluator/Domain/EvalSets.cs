@@ -31,6 +31,9 @@ public sealed record Evaluation : IDocument
     public Dictionary<string, double> Metrics { get; init; } = [];
     public required string ReportKey { get; init; }
     public DateTime CreatedAt { get; init; }
+
+    /// <summary>Where an evaluation's report is kept; ids such as "{version}:{set}" keep only characters every store takes in a key.</summary>
+    public static string ReportKeyOf(string id) => $"evaluations/{id.Replace(':', '-').Replace('@', '-')}/report.json";
 }
 
 /// <summary>A model version the registry announced: where its checkpoint is and which tokenizer reads and writes its text.</summary>

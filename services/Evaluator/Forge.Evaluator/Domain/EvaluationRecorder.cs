@@ -35,17 +35,21 @@ public sealed class EvaluationRecorder(
 {
     private static readonly JsonSerializerOptions ReportJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
-    public async Task<EvaluationReport> RecordAsync(EvalSetRecord evalSet, IReadOnlyList<string> outputs, string? modelVersionId, CancellationToken cancellationToken)
+    /// <param name="evaluationId">
+    /// The evaluation's id when it is one that happens once (a build's, "{version}:{set}"), or null for a new one. When
+    /// another call recorded that id first, nothing is announced again here: that call announces it.
+    /// </param>
+    public async Task<EvaluationReport> RecordAsync(EvalSetRecord evalSet, IReadOnlyList<string> outputs, string? modelVersionId, string? evaluationId, CancellationToken cancellationToken)
     {
         var examples = await library.ReadExamplesAsync(evalSet, cancellationToken);
         var score = EvalSetScorer.Score(examples, outputs);
-        var id = Guid.CreateVersion7().ToString("N");
+        var id = evaluationId ?? Guid.CreateVersion7().ToString("N");
         var now = clock.GetUtcNow().UtcDateTime;
         var report = new EvaluationReport(id, evalSet.Id, evalSet.Sha256, modelVersionId, now, score.Metrics, score.Bleu, score.ChrF, score.Rouge, score.Examples);
 
-        var reportKey = $"evaluations/{id}/report.json";
+        var reportKey = Evaluation.ReportKeyOf(id);
         await artifacts.PutBytesAsync(reportKey, JsonSerializer.SerializeToUtf8Bytes(report, ReportJson), cancellationToken);
-        await store.Evaluations.TryInsertAsync(new Evaluation
+        var inserted = await store.Evaluations.TryInsertAsync(new Evaluation
         {
             Id = id,
             EvalSet = evalSet.Id,
@@ -57,7 +61,7 @@ public sealed class EvaluationRecorder(
         }, CancellationToken.None);
         logger.LogInformation("Evaluation {EvaluationId} of {ModelVersionId} on eval set {EvalSet}: {Metrics}", id, modelVersionId ?? "(no model version)", evalSet.Id, score.Metrics);
 
-        if (modelVersionId is not null)
+        if (modelVersionId is not null && inserted)
             await publisher.Publish(new EvaluationCompleted(id, modelVersionId, evalSet.Id, score.Metrics, now), CancellationToken.None);
         return report;
     }

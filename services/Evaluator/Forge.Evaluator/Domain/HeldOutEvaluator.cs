@@ -66,7 +66,7 @@ public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifa
         if (bytes > 0)
             metrics["bitsPerByte"] = LanguageModelMetrics.BitsPerByte(result.SumNll, bytes);
         var now = clock.GetUtcNow().UtcDateTime;
-        var reportKey = $"evaluations/{id.Replace(':', '-').Replace('@', '-')}/report.json";
+        var reportKey = Evaluation.ReportKeyOf(id);
         await artifacts.PutBytesAsync(reportKey, JsonSerializer.SerializeToUtf8Bytes(new
         {
             modelVersionId = version.ModelVersionId,

@@ -1,21 +1,39 @@
 using System.Globalization;
 using Forge.Contracts;
 using Forge.Orchestrator.Domain;
+using Forge.Recipes;
 using MassTransit;
 
 namespace Forge.Orchestrator.Consumers;
 
 /// <summary>
 /// Feeds the services' events to the builds they belong to: by build id where the event carries one, otherwise by the
-/// dataset, tokenizer, run or model version the build created. Events of things no build created are ignored;
-/// redelivered ones change nothing (each step records into sets or completes a stage once).
+/// dataset, tokenizer, run or model version the build created (a run, and the version made of it, are the build's
+/// pretraining or its fine-tune). Events of things no build created are ignored; redelivered ones change nothing (each
+/// step records into sets or completes a stage once).
 /// </summary>
 public sealed class BuildEventsConsumer(BuildStore store, RegistryStore registry, BuildManager builds) :
-    IConsumer<CleaningSettingsApplied>, IConsumer<FilesIngested>, IConsumer<ShardCleaned>, IConsumer<DatasetVersionSealed>,
+    IConsumer<EvalSetStored>, IConsumer<CleaningSettingsApplied>, IConsumer<FilesIngested>, IConsumer<ShardCleaned>, IConsumer<DatasetVersionSealed>,
     IConsumer<TokenizerTrained>, IConsumer<DatasetTokenized>, IConsumer<TrainingRunProgressed>, IConsumer<TrainingRunCompleted>,
     IConsumer<TrainingRunFailed>, IConsumer<TrainingRunCancelled>, IConsumer<ModelVersionRegistered>, IConsumer<EvaluationCompleted>,
     IConsumer<ModelPromoted>, IConsumer<PromotionRefused>, IConsumer<BuildStageFailed>
 {
+    public Task Consume(ConsumeContext<EvalSetStored> context)
+    {
+        var m = context.Message;
+        return builds.ApplyAsync(m.BuildId, b =>
+        {
+            if (b.StoredEvalSets.Contains(m.Name) || !b.Stages.Any(s => s.Name == BuildManager.EvalSetsStage))
+                return null;
+            var stored = b with { StoredEvalSets = [.. b.StoredEvalSets, m.Name] };
+            var names = Recipe.FromJson(b.RecipeJson).EvalSets.Select(s => s.Name).ToList();
+            var detail = $"{stored.StoredEvalSets.Count} of {names.Count} eval sets stored; '{m.Name}' has {m.Examples:N0} examples";
+            return names.All(stored.StoredEvalSets.Contains)
+                ? builds.Complete(stored, BuildManager.EvalSetsStage, detail)
+                : BuildManager.Progress(stored, BuildManager.EvalSetsStage, (double)stored.StoredEvalSets.Count / names.Count, detail);
+        }, context.CancellationToken);
+    }
+
     public async Task Consume(ConsumeContext<CleaningSettingsApplied> context)
     {
         var message = context.Message;
@@ -92,83 +110,61 @@ public sealed class BuildEventsConsumer(BuildStore store, RegistryStore registry
     public Task Consume(ConsumeContext<TrainingRunProgressed> context)
     {
         var m = context.Message;
-        return ForBuildsOf(b => b.RunId == m.RunId, b => BuildManager.Progress(b, "pretrain", (double)m.Step / Math.Max(1, m.MaxSteps),
+        return ForRunAsync(m.RunId, (b, stages) => BuildManager.Progress(b, stages.Train, (double)m.Step / Math.Max(1, m.MaxSteps),
             string.Create(CultureInfo.InvariantCulture, $"step {m.Step}/{m.MaxSteps}, loss {m.Loss:F4}, {m.TokensPerSecond:N0} tokens/s, ETA {TimeSpan.FromSeconds(Math.Round(m.EtaSeconds))}")), context);
     }
 
     public Task Consume(ConsumeContext<TrainingRunCompleted> context)
     {
         var m = context.Message;
-        return ForBuildsOf(b => b.RunId == m.RunId, b => b.FinalLoss is not null ? null : builds.Complete(
-            b with { FinalLoss = m.FinalLoss, ValidationLoss = m.ValidationLoss },
-            "pretrain", string.Create(CultureInfo.InvariantCulture, $"{m.Step} steps, loss {m.FinalLoss:F4}") + (m.ValidationLoss is { } v ? string.Create(CultureInfo.InvariantCulture, $", validation loss {v:F4}") : "")), context);
+        return ForRunAsync(m.RunId, (b, stages) => b.Trained(stages).FinalLoss is not null ? null : builds.Complete(
+            b.With(stages, b.Trained(stages) with { FinalLoss = m.FinalLoss, ValidationLoss = m.ValidationLoss }),
+            stages.Train, string.Create(CultureInfo.InvariantCulture, $"{m.Step} steps, loss {m.FinalLoss:F4}") + (m.ValidationLoss is { } v ? string.Create(CultureInfo.InvariantCulture, $", validation loss {v:F4}") : "")), context);
     }
 
     public Task Consume(ConsumeContext<TrainingRunFailed> context) =>
-        ForBuildsOf(b => b.RunId == context.Message.RunId, b => builds.Fail(b, "pretrain", context.Message.Reason), context);
+        ForRunAsync(context.Message.RunId, (b, stages) => builds.Fail(b, stages.Train, context.Message.Reason), context);
 
     public Task Consume(ConsumeContext<TrainingRunCancelled> context) =>
-        ForBuildsOf(b => b.RunId == context.Message.RunId, b => builds.Fail(b, "pretrain", $"the run was cancelled at step {context.Message.Step}"), context);
+        ForRunAsync(context.Message.RunId, (b, stages) => builds.Fail(b, stages.Train, $"the run was cancelled at step {context.Message.Step}"), context);
 
     public Task Consume(ConsumeContext<ModelVersionRegistered> context)
     {
         var m = context.Message;
-        return ForBuildsOf(b => b.RunId == m.RunId, b => b.ModelVersionId is not null ? null : Registered(b, m.ModelVersionId), context);
+        return ForRunAsync(m.RunId, (b, stages) => Changed(b, builds.Registered(b, stages, m.ModelVersionId)), context);
     }
-
-    private Build Registered(Build b, string versionId) => builds.Complete(b with { ModelVersionId = versionId }, "register", versionId);
 
     /// <summary>
     /// Applies an event about a model version to the build whose run made it. The registry's events may arrive before
     /// ModelVersionRegistered has been seen here, so the version is looked up in the registry by id.
     /// </summary>
-    private async Task ForVersionAsync(string versionId, Func<Build, Build?> record, ConsumeContext context)
+    private async Task ForVersionAsync(string versionId, Func<Build, TrainingStages, Build?> record, ConsumeContext context)
     {
         if (await registry.Versions.GetAsync(versionId, context.CancellationToken) is not { } version)
             return;
-        await ForBuildsOf(b => b.RunId == version.RunId, b =>
+        await ForRunAsync(version.RunId, (b, stages) =>
         {
-            var known = b.ModelVersionId is null ? Registered(b, versionId) : b;
-            return known.ModelVersionId == versionId ? record(known) : null;
+            var known = builds.Registered(b, stages, versionId);
+            return known.Trained(stages).ModelVersionId == versionId && record(known, stages) is { } recorded ? Changed(b, recorded) : null;
         }, context);
     }
 
     public Task Consume(ConsumeContext<EvaluationCompleted> context)
     {
         var m = context.Message;
-        return ForVersionAsync(m.ModelVersionId, b =>
-        {
-            var metrics = new Dictionary<string, double>(b.Metrics);
-            foreach (var (name, value) in m.Metrics)
-                metrics[$"{m.EvalSet}.{name}"] = value;
-            var measured = b with { Metrics = metrics };
-            return b.Stage("evaluate").State == StageState.Completed ? measured
-                : builds.Complete(measured, "evaluate", string.Join(", ", m.Metrics.Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.Key} {x.Value:G5}"))) + $" on {m.EvalSet}");
-        }, context);
+        return ForVersionAsync(m.ModelVersionId, (b, stages) => builds.Measured(b, stages, m.EvalSet, m.Metrics, Recipe.FromJson(b.RecipeJson)), context);
     }
 
     public Task Consume(ConsumeContext<ModelPromoted> context)
     {
         var m = context.Message;
-        return ForVersionAsync(m.ModelVersionId, b =>
-        {
-            if (b.Stage("promote").State == StageState.Completed)
-                return null;
-            // The registry may promote before this consumer has seen the evaluation: both stages end here then.
-            var promoted = builds.Complete(b, "evaluate");
-            promoted = builds.Complete(promoted, "promote", m.RetiredVersionId is null ? "promoted" : $"promoted, replacing {m.RetiredVersionId}");
-            return builds.Complete(promoted, "serve", $"served as '{m.Model}' (and '{m.ModelVersionId}') by the inference service");
-        }, context);
+        return ForVersionAsync(m.ModelVersionId, (b, stages) => builds.Promoted(b, stages, m.ModelVersionId, m.RetiredVersionId), context);
     }
 
     public Task Consume(ConsumeContext<PromotionRefused> context)
     {
         var m = context.Message;
-        return ForVersionAsync(m.ModelVersionId, b =>
-        {
-            var refused = builds.Complete(b with { PromotionRefusals = [.. m.Reasons] }, "evaluate");
-            return builds.Fail(refused, "promote", "refused: " + string.Join("; ", m.Reasons));
-        }, context);
+        return ForVersionAsync(m.ModelVersionId, (b, stages) => builds.Refused(b, stages, m.Reasons), context);
     }
 
     public Task Consume(ConsumeContext<BuildStageFailed> context)
@@ -176,6 +172,14 @@ public sealed class BuildEventsConsumer(BuildStore store, RegistryStore registry
         var m = context.Message;
         return builds.ApplyAsync(m.BuildId, b => b.Stages.Any(s => s.Name == m.Stage) ? builds.Fail(b, m.Stage, m.Reason) : builds.Fail(b, b.Current?.Name ?? m.Stage, m.Reason), context.CancellationToken);
     }
+
+    /// <summary>Applies an event about a run to the build that started it, as its pretraining or its fine-tune.</summary>
+    private Task ForRunAsync(string runId, Func<Build, TrainingStages, Build?> record, ConsumeContext context) =>
+        ForBuildsOf(b => b.RunId == runId || b.FineTune!.RunId == runId,
+            b => record(b, b.RunId == runId ? TrainingStages.Pretraining : TrainingStages.FineTuning), context);
+
+    /// <summary>Null when <paramref name="after"/> is <paramref name="before"/>: nothing to write.</summary>
+    private static Build? Changed(Build before, Build after) => ReferenceEquals(before, after) ? null : after;
 
     private async Task ForBuildsOf(System.Linq.Expressions.Expression<Func<Build, bool>> filter, Func<Build, Build?> record, ConsumeContext context)
     {

@@ -20,6 +20,34 @@ public sealed record BuildStage
     public int Attempts { get; init; }
 }
 
+/// <summary>The stages that make one trained version of a build: train it, register it, evaluate it, promote it.</summary>
+public sealed record TrainingStages(string Train, string Register, string Evaluate, string Promote)
+{
+    public static readonly TrainingStages Pretraining = new("pretrain", "register", "evaluate", "promote");
+
+    /// <summary>Only for a recipe with fine-tuning: a fine-tune of the promoted pretrained version, after its promotion.</summary>
+    public static readonly TrainingStages FineTuning = new("finetune", "finetune-register", "finetune-evaluate", "finetune-promote");
+}
+
+/// <summary>
+/// One trained version of a build: the run that trains it, how that ended, the version the registry made of it, and
+/// what the evaluator measured on it. Pretraining's lives in the build's own fields (as it always has); a fine-tune's in
+/// <see cref="Build.FineTune"/>. <see cref="Build.Trained"/> and <see cref="Build.With"/> read and write either alike.
+/// </summary>
+public sealed record TrainedVersion
+{
+    public required string RunId { get; init; }
+    /// <summary>For a fine-tune: the promoted pretrained version it starts from.</summary>
+    public string? BaseVersionId { get; init; }
+    public double? FinalLoss { get; init; }
+    public double? ValidationLoss { get; init; }
+    public string? ModelVersionId { get; init; }
+    /// <summary>"{evalSet}.{metric}" to its value.</summary>
+    public Dictionary<string, double> Metrics { get; init; } = [];
+    /// <summary>The eval sets measured so far: "validation" (the held-out shards) and the recipe's task sets.</summary>
+    public List<string> EvaluatedSets { get; init; } = [];
+}
+
 /// <summary>
 /// A recipe run as a build: the process manager's whole state, so that any process (the orchestrator after a
 /// restart included) can carry it on. Every write is a compare-and-swap on <see cref="Revision"/>.
@@ -40,6 +68,8 @@ public sealed record Build : IDocument
     public bool CancelRequested { get; init; }
 
     // What the stages produced, in order.
+    /// <summary>The recipe's task eval sets the evaluator has stored (stage "evalsets", only when the recipe has some).</summary>
+    public List<string> StoredEvalSets { get; init; } = [];
     public required string DatasetId { get; init; }
     public bool CleaningSettingsApplied { get; init; }
     public List<string> BatchIds { get; init; } = [];
@@ -59,15 +89,29 @@ public sealed record Build : IDocument
     public required string RunId { get; init; }
     public double? FinalLoss { get; init; }
     public double? ValidationLoss { get; init; }
+    /// <summary>The pretrained version, and once a fine-tune of it is promoted, the fine-tuned one: the build's model.</summary>
     public string? ModelVersionId { get; init; }
+    /// <summary>The pretrained version's metrics, "{evalSet}.{metric}" to its value.</summary>
     public Dictionary<string, double> Metrics { get; init; } = [];
+    /// <summary>The eval sets the pretrained version was measured on so far.</summary>
+    public List<string> EvaluatedSets { get; init; } = [];
     public List<string> PromotionRefusals { get; init; } = [];
+    /// <summary>For a recipe with fine-tuning: the fine-tune of the promoted pretrained version, from stage "finetune" on.</summary>
+    public TrainedVersion? FineTune { get; init; }
 
     public int Revision { get; init; }
 
     public BuildStage? Current => Stages.FirstOrDefault(s => s.State is StageState.Running or StageState.Failed or StageState.Pending);
 
     public BuildStage Stage(string name) => Stages.Single(s => s.Name == name);
+
+    public TrainedVersion Trained(TrainingStages stages) => stages == TrainingStages.FineTuning
+        ? FineTune ?? throw new InvalidOperationException($"Build {Id} has no fine-tune.")
+        : new() { RunId = RunId, FinalLoss = FinalLoss, ValidationLoss = ValidationLoss, ModelVersionId = ModelVersionId, Metrics = Metrics, EvaluatedSets = EvaluatedSets };
+
+    public Build With(TrainingStages stages, TrainedVersion trained) => stages == TrainingStages.FineTuning
+        ? this with { FineTune = trained }
+        : this with { RunId = trained.RunId, FinalLoss = trained.FinalLoss, ValidationLoss = trained.ValidationLoss, ModelVersionId = trained.ModelVersionId, Metrics = trained.Metrics, EvaluatedSets = trained.EvaluatedSets };
 }
 
 public sealed class BuildStore(IMetadataStore store)
@@ -80,6 +124,7 @@ public sealed class BuildStore(IMetadataStore store)
         await Builds.EnsureIndexAsync(b => b.DatasetId, cancellationToken: cancellationToken);
         await Builds.EnsureIndexAsync(b => b.TokenizerId, cancellationToken: cancellationToken);
         await Builds.EnsureIndexAsync(b => b.RunId, cancellationToken: cancellationToken);
+        await Builds.EnsureIndexAsync(b => b.FineTune!.RunId, cancellationToken: cancellationToken);
         await Builds.EnsureIndexAsync(b => b.ModelVersionId, cancellationToken: cancellationToken);
     }
 }
