@@ -1,4 +1,5 @@
 using Forge.Cleaning;
+using Forge.Dashboard;
 using Forge.Evaluator;
 using Forge.Feedback;
 using Forge.Inference;
@@ -67,6 +68,7 @@ public static class EmbeddedHost
         app.MapFeedbackApi();
         app.MapInferenceApi();
         app.MapOrchestratorApi();
+        app.MapForgeDashboard();
         MapGatewayCompatibleRoutes(app);
         return app;
     }

@@ -1,10 +1,11 @@
+using Forge.Dashboard;
 using Forge.ServiceDefaults;
 using Forge.ServiceDefaults.Security;
 using Yarp.ReverseProxy.Transforms;
 
 namespace Forge.Gateway;
 
-/// <summary>The gateway: API keys, scopes and rate limits in front of YARP's routes to the services, and /api/status.</summary>
+/// <summary>The gateway: API keys, scopes and rate limits in front of YARP's routes to the services, /api/status and the dashboard.</summary>
 public static class GatewayApp
 {
     public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
@@ -33,6 +34,7 @@ public static class GatewayApp
         app.UseForgeSecurity();
         app.MapStatusApi();
         app.MapApiKeysApi();
+        app.MapForgeDashboard();
         app.MapReverseProxy();
         return app;
     }

@@ -25,6 +25,7 @@ public static class Extensions
         builder.Services.AddScoped<BuildManager>();
         builder.Services.AddHostedService<BuildResumer>();
         builder.Services.AddSingleton<SweepStore>().AddScoped<SweepManager>().AddHostedService<SweepResumer>();
+        builder.Services.AddSingleton<DashboardEvents>();
         return builder.AddForgeStorage();
     }
 
@@ -35,6 +36,8 @@ public static class Extensions
         bus.AddConsumer<RetrainFromFeedbackConsumer>();
         bus.AddConsumer<BuildEventsConsumer, BuildEventsConsumerDefinition>();
         bus.AddConsumer<SweepEventsConsumer, SweepEventsConsumerDefinition>();
+        // Every replica relays every event to its own dashboard clients: a temporary queue per process, not one shared queue.
+        bus.AddConsumer<RelayDashboardEventsConsumer>().Endpoint(e => { e.InstanceId = Environment.MachineName + "-" + Environment.ProcessId; e.Temporary = true; });
         return bus;
     }
 
@@ -45,11 +48,13 @@ public static class Extensions
             "POST /api/orchestrator/models/{id}/promote", "POST /api/orchestrator/models/rollback",
             "GET /api/orchestrator/families", "GET /api/orchestrator/families/{model}", "PUT /api/orchestrator/families/{model}/policy",
             "POST|GET /api/orchestrator/builds", "GET /api/orchestrator/builds/{id}", "POST /api/orchestrator/builds/{id}/cancel", "POST /api/orchestrator/builds/{id}/retry",
-            "POST|GET /api/orchestrator/sweeps", "GET /api/orchestrator/sweeps/{id}", "POST /api/orchestrator/sweeps/{id}/cancel");
+            "POST|GET /api/orchestrator/sweeps", "GET /api/orchestrator/sweeps/{id}", "POST /api/orchestrator/sweeps/{id}/cancel",
+            "GET /api/orchestrator/events");
         routes.MapModelsApi();
         routes.MapBuildsApi();
         routes.MapFamiliesApi();
         routes.MapSweepsApi();
+        routes.MapEventsApi();
         return routes;
     }
 

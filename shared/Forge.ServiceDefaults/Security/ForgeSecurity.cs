@@ -169,13 +169,17 @@ public static class ForgeSecurity
     }
 }
 
-/// <summary>Which scope a request needs; null for the public health routes.</summary>
+/// <summary>Which scope a request needs; null for the public health routes and the dashboard's page files.</summary>
 public static class RouteScopes
 {
     public static string? Required(HttpRequest request)
     {
         var path = request.Path.Value ?? "/";
         if (path.StartsWith("/health", StringComparison.OrdinalIgnoreCase))
+            return null;
+        // The dashboard's HTML, CSS and JavaScript hold no data: every API call they make sends the user's key.
+        if ((HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+            && (path == "/" || path.Equals("/dashboard", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/dashboard/", StringComparison.OrdinalIgnoreCase)))
             return null;
         if (path.StartsWith("/api/gateway/keys", StringComparison.OrdinalIgnoreCase))
             return ApiKeyScopes.Admin;
