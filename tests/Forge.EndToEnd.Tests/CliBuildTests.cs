@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Forge.Testing;
 
@@ -12,29 +11,7 @@ public sealed class CliBuildTests(EmbeddedForge forge) : IClassFixture<EmbeddedF
 {
     private readonly TemporaryFolder _folder = new("cli");
 
-    private sealed record CliResult(int ExitCode, string Output, string Error)
-    {
-        public JsonElement Json => JsonDocument.Parse(Output).RootElement;
-    }
-
-    private async Task<CliResult> ForgeAsync(params string[] arguments)
-    {
-        var dll = RepositoryPaths.HostAssembly("cli/Forge.Cli", "forge");
-        var start = new ProcessStartInfo("dotnet", [dll, .. arguments])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = _folder.Path,
-        };
-        start.Environment.Remove("FORGE_API_KEY");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return new CliResult(process.ExitCode, await output, await error);
-    }
+    private Task<CliResult> ForgeAsync(params string[] arguments) => CliProcess.RunAsync(_folder.Path, null, arguments);
 
     private string WriteRecipe(string name, string model)
     {
