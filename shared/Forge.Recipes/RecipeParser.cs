@@ -155,6 +155,10 @@ internal sealed partial class RecipeParser(string baseFolder, bool checkPaths, R
             errors.Add(node, field, "must be a path, not empty");
             return null;
         }
+        // A source may be an http(s) URL: the ingestion service downloads it. Only data sources may (filesOnly is for
+        // the fine-tuning data and eval sets, which the orchestrator reads itself).
+        if (!filesOnly && Uri.TryCreate(text.Trim(), UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps))
+            return url.AbsoluteUri;
         var path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(text, baseFolder));
         if (!checkPaths)
             return path;

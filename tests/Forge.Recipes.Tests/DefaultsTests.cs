@@ -36,6 +36,20 @@ public sealed class DefaultsTests : IDisposable
     }
 
     [Fact]
+    public void ASourceMayBeAUrlThatTheIngestionServiceDownloads()
+    {
+        var recipe = _folder.ReadValid("""
+            name: x
+            data:
+              sources:
+                - path: https://example.org/corpus/quotes.txt
+                  separator: "%"
+            """);
+
+        Assert.Equal([new DataSource("https://example.org/corpus/quotes.txt", "%")], recipe.Sources);
+    }
+
+    [Fact]
     public void SourcesMayBeAFlowListOfPaths()
     {
         var a = _folder.Write("a.txt");

@@ -6,6 +6,7 @@ using Forge.Contracts;
 using Forge.Ingestion.Domain;
 using Forge.Storage.Artifacts;
 using Forge.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Forge.Services.Tests;
@@ -54,6 +55,33 @@ public sealed class IngestFilesCommandTests(BuildServicesHost services) : IClass
         Assert.Equal(batches.Sum(b => b.Bytes), reply.Bytes);
         Assert.NotNull(await Store.Datasets.GetAsync("folder"));
         await services.WaitForAsync<DocumentsIngested>(d => d.DatasetId == "folder", count: 4);
+    }
+
+    [Fact]
+    public async Task AUrlIsDownloadedAndIngestedOnceAndAFailingOneFailsTheStage()
+    {
+        // A web server on loopback stands in for the URL a recipe names.
+        var web = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder();
+        web.Configuration["Urls"] = "http://127.0.0.1:0";
+        var app = web.Build();
+        app.MapGet("/corpus/quotes", () => Microsoft.AspNetCore.Http.Results.Text(string.Join("\n%\n", BuildCorpus.Fortunes) + "\n%\n", "text/plain"));
+        await using var server = await LoopbackApp.StartAsync(app);
+        var url = new Uri(server.Client.BaseAddress!, "/corpus/quotes").AbsoluteUri;
+
+        await services.SendAsync(new IngestFilesRequested("b-url", "from-url", [url], "%"));
+        var reply = (await services.WaitForAsync<FilesIngested>(f => f.BuildId == "b-url"))[0];
+        Assert.Equal(BuildCorpus.Fortunes.Length, reply.Documents);
+        var texts = await StoredTextsAsync("from-url");
+        Assert.All(BuildCorpus.Fortunes, fortune => Assert.Contains(fortune, texts));
+
+        await services.SendAsync(new IngestFilesRequested("b-url", "from-url", [url], "%"));
+        await services.WaitForAsync<FilesIngested>(f => f.BuildId == "b-url", count: 2);
+        Assert.Equal(reply.BatchIds.Count, (await Store.Batches.FindAsync(b => b.DatasetId == "from-url")).Count);
+
+        await services.SendAsync(new IngestFilesRequested("b-url-404", "missing-url", [new Uri(server.Client.BaseAddress!, "/nope").AbsoluteUri], null));
+        var failed = (await services.WaitForAsync<BuildStageFailed>(f => f.BuildId == "b-url-404"))[0];
+        Assert.Equal("ingest", failed.Stage);
+        Assert.Contains("404", failed.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

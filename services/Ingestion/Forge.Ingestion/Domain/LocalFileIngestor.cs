@@ -34,7 +34,7 @@ public sealed class LocalFileIngestor(IngestionStore store, BatchIngestor ingest
             throw new FilesRefusedException($"datasetId: {DatasetIds.Rule}");
         if (separator is not null && (string.IsNullOrWhiteSpace(separator) || separator.AsSpan().ContainsAny('\r', '\n')))
             throw new FilesRefusedException("separator: must be text on one line, such as \"%\".");
-        var files = FilesUnder(paths);
+        var files = FilesUnder(await DownloadAsync(paths, cancellationToken));
         await store.Datasets.TryInsertAsync(new Dataset { Id = datasetId, Description = $"Created for {origin}", CreatedAt = clock.GetUtcNow().UtcDateTime }, cancellationToken);
 
         var batches = new List<Batch>();
@@ -56,6 +56,61 @@ public sealed class LocalFileIngestor(IngestionStore store, BatchIngestor ingest
             throw new FilesRefusedException($"No documents in {files.Count} files ({skipped.Count} skipped){reasons}");
         }
         return receipt;
+    }
+
+    private static readonly HttpClient Downloads = new() { Timeout = TimeSpan.FromMinutes(10) };
+
+    /// <summary>
+    /// The paths with every http(s) URL replaced by a local copy of what it serves. The copy's place derives from the
+    /// URL (a hash, then the URL's file name), so a repeated command reads the same path and stores nothing new.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> DownloadAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
+    {
+        var local = new List<string>(paths.Count);
+        foreach (var path in paths)
+        {
+            if (!Uri.TryCreate(path, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+            {
+                local.Add(path);
+                continue;
+            }
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(url.AbsoluteUri)))[..16];
+            var name = Path.GetFileName(url.AbsolutePath) is { Length: > 0 } last ? last : "download.txt";
+            var folder = Path.Combine(Path.GetTempPath(), "forge-downloads", hash);
+            var target = Path.Combine(folder, name);
+            Directory.CreateDirectory(folder);
+            try
+            {
+                using var response = await Downloads.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                if (!response.IsSuccessStatusCode)
+                    throw new FilesRefusedException($"{url} answered {(int)response.StatusCode} {response.ReasonPhrase}");
+                if (response.Content.Headers.ContentLength > limits.MaxStreamBytes)
+                    throw new FilesRefusedException($"{url} is {response.Content.Headers.ContentLength} bytes, more than Ingestion:MaxStreamBytes ({limits.MaxStreamBytes})");
+                var partial = target + ".part";
+                await using (var file = File.Create(partial))
+                await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken))
+                {
+                    var buffer = new byte[1 << 16];
+                    long total = 0;
+                    int read;
+                    while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+                    {
+                        total += read;
+                        if (total > limits.MaxStreamBytes)
+                            throw new FilesRefusedException($"{url} is more than Ingestion:MaxStreamBytes ({limits.MaxStreamBytes}) bytes");
+                        await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    }
+                }
+                File.Move(partial, target, overwrite: true);
+                logger.LogInformation("Downloaded {Url} to {Path} ({Bytes:N0} bytes)", url, target, new FileInfo(target).Length);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new FilesRefusedException($"{url} could not be downloaded: {e.Message}");
+            }
+            local.Add(target);
+        }
+        return local;
     }
 
     /// <summary>
