@@ -60,6 +60,7 @@ public static class EmbeddedHost
         app.MapDefaultEndpoints();
         app.UseForgeSecurity();
         app.MapApiKeysApi();
+        app.MapForgeApiReference([]); // one process, one document: /openapi/v1.json
         app.MapIngestionApi();
         app.MapCleaningApi();
         app.MapTokenizerApi();

@@ -34,6 +34,7 @@ public static class GatewayApp
         app.UseForgeSecurity();
         app.MapStatusApi();
         app.MapApiKeysApi();
+        app.MapForgeApiReference(ForgeServices.All);
         app.MapForgeDashboard();
         app.MapReverseProxy();
         return app;

@@ -45,6 +45,13 @@ public static class Extensions
         });
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddHealthChecks();
+        // Every service describes its API at /openapi/v1.json; the gateway gathers them under /openapi/{service}.json and /docs.
+        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = $"Forge {options.ServiceName}";
+            document.Info.Description = "Every route needs an API key (Authorization: Bearer <key>) at the gateway; errors are RFC 9457 problem details.";
+            return Task.CompletedTask;
+        }));
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
@@ -70,13 +77,26 @@ public static class Extensions
         app.UseStatusCodePages();
         app.UseSerilogRequestLogging();
         app.MapHealthEndpoints("/health");
+        app.MapOpenApi();
         return app;
     }
 
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder routes, string prefix)
     {
         routes.MapHealthChecks($"{prefix}/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });
-        routes.MapHealthChecks($"{prefix}/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = WriteHealthAsync });
+        // MassTransit reports a bus that lost its broker as Degraded, which ASP.NET Core would answer 200: a service
+        // without its broker is not ready.
+        routes.MapHealthChecks($"{prefix}/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResponseWriter = WriteHealthAsync,
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
         return routes;
     }
 

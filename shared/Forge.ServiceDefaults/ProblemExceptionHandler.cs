@@ -23,6 +23,9 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
             JsonException e => (StatusCodes.Status400BadRequest, "Malformed JSON", e.Message),
             ProblemException e => (e.Status, e.Title, e.Message),
             ArtifactNotFoundException e => (StatusCodes.Status404NotFound, "Not found", e.Message),
+            // Services reach each other only through the bus, so an HTTP failure inside one is its object storage (S3/MinIO).
+            HttpRequestException =>
+                (StatusCodes.Status503ServiceUnavailable, "Storage unavailable", "The artifact store could not be reached, so nothing was stored; retry later (with the same Idempotency-Key it stores once)."),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
                 (499, "Client closed request", "The client went away."),
             _ => (StatusCodes.Status500InternalServerError, "Internal error", "The server failed to handle the request; see the service logs with this request's trace id."),
@@ -32,6 +35,8 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         if (httpContext.Response.HasStarted)
             return false;
         httpContext.Response.StatusCode = status;
+        if (status == StatusCodes.Status503ServiceUnavailable)
+            httpContext.Response.Headers.RetryAfter = "5";
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,

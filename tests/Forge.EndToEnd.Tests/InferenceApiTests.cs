@@ -198,6 +198,18 @@ public sealed class InferenceApiTests(ServingForge forge) : IClassFixture<Servin
         Assert.Equal(8, ids.Count);
     }
 
+    [Fact]
+    public async Task TheOpenApiDocumentDescribesEveryServicesRoutes()
+    {
+        using var anonymous = new HttpClient { BaseAddress = Client.BaseAddress };
+        var document = await anonymous.GetFromJsonAsync<JsonElement>("/openapi/v1.json"); // public: it holds no data
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        foreach (var route in new[] { "/api/inference/completions", "/v1/chat/completions", "/api/feedback/generations/{generationId}", "/api/orchestrator/builds", "/api/trainer/runs", "/api/ingestion/datasets" })
+            Assert.Contains(route, paths);
+        using var docs = await anonymous.GetAsync("/docs");
+        Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+    }
+
     private async Task<JsonElement> PostJsonAsync(string path, object body)
     {
         using var response = await Client.PostAsJsonAsync(path, body);

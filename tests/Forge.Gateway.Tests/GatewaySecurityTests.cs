@@ -199,6 +199,21 @@ public sealed class GatewaySecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EachServicesOpenApiDocumentAndTheReferenceAreBrowsableWithoutAKey()
+    {
+        foreach (var service in new[] { "ingestion", "trainer", "inference", "orchestrator" })
+        {
+            using var document = await Gateway.GetAsync($"/openapi/{service}.json");
+            var seen = await document.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(HttpStatusCode.OK, document.StatusCode);
+            Assert.Equal("/openapi/v1.json", seen.GetProperty("path").GetString()); // forwarded to the service's own document
+        }
+        using var docs = await Gateway.GetAsync("/docs");
+        Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+        Assert.Equal("text/html", docs.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public void NoServicePortIsPublishedInDockerCompose()
     {
         var yaml = new YamlStream();

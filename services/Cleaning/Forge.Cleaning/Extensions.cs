@@ -34,6 +34,7 @@ public static class Extensions
     {
         bus.AddConsumer<CleanIngestedDocumentsConsumer, CleanIngestedDocumentsConsumerDefinition>();
         bus.AddConsumer<ExcludeDeletedSourceConsumer>();
+        bus.AddConsumer<RecordCleaningFailureConsumer>();
         bus.AddConsumer<ApplyCleaningSettingsConsumer, ApplyCleaningSettingsConsumerDefinition>();
         bus.AddConsumer<SealDatasetConsumer, SealDatasetConsumerDefinition>();
         return bus;
@@ -43,7 +44,8 @@ public static class Extensions
     {
         routes.MapServiceInfo("cleaning",
             "GET /api/cleaning/datasets/{id}/shards", "GET /api/cleaning/datasets/{id}/report", "GET|PUT /api/cleaning/datasets/{id}/settings",
-            "POST|GET /api/cleaning/datasets/{id}/versions", "GET /api/cleaning/datasets/{id}/versions/{n}", "GET /api/cleaning/datasets/{id}/sources/{sourceId}/versions");
+            "POST|GET /api/cleaning/datasets/{id}/versions", "GET /api/cleaning/datasets/{id}/versions/{n}", "GET /api/cleaning/datasets/{id}/sources/{sourceId}/versions",
+            "GET /api/cleaning/datasets/{id}/failures");
         routes.MapShardsApi();
         return routes;
     }

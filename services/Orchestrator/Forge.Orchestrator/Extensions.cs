@@ -32,7 +32,7 @@ public static class Extensions
     public static IBusRegistrationConfigurator AddOrchestratorConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<RecordEvaluationConsumer, RecordEvaluationConsumerDefinition>();
-        bus.AddConsumer<RegisterTrainedModelConsumer>();
+        bus.AddConsumer<RegisterTrainedModelConsumer, RegisterTrainedModelConsumerDefinition>();
         bus.AddConsumer<RetrainFromFeedbackConsumer>();
         bus.AddConsumer<BuildEventsConsumer, BuildEventsConsumerDefinition>();
         bus.AddConsumer<SweepEventsConsumer, SweepEventsConsumerDefinition>();

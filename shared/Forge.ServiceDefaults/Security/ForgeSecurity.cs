@@ -181,6 +181,10 @@ public static class RouteScopes
         if ((HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
             && (path == "/" || path.Equals("/dashboard", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/dashboard/", StringComparison.OrdinalIgnoreCase)))
             return null;
+        // The API's description (OpenAPI documents and the reference UI) holds no data either.
+        if ((HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+            && (path.StartsWith("/openapi/", StringComparison.OrdinalIgnoreCase) || path.Equals("/docs", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/docs/", StringComparison.OrdinalIgnoreCase)))
+            return null;
         if (path.StartsWith("/api/gateway/keys", StringComparison.OrdinalIgnoreCase))
             return ApiKeyScopes.Admin;
         if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))

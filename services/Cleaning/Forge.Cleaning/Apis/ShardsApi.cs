@@ -35,12 +35,16 @@ public static class ShardsApi
         group.MapPost("/versions", SealVersionAsync).WithName("SealVersion").WithSummary("Seals an immutable version from the clean shards so far");
         group.MapGet("/versions", ListVersionsAsync).WithName("ListVersions").WithSummary("The sealed versions of a dataset");
         group.MapGet("/versions/{number:int}", GetVersionAsync).WithName("GetVersion").WithSummary("A sealed version's manifest");
+        group.MapGet("/failures", ListFailuresAsync).WithName("ListCleaningFailures").WithSummary("Batches whose cleaning failed after every retry, with the reason");
         group.MapGet("/sources/{sourceId}/versions", VersionsHoldingSourceAsync).WithName("VersionsHoldingSource").WithSummary("Lineage: the versions that hold a source's documents");
         return group;
     }
 
     private static async Task<Ok<IReadOnlyList<CleanShard>>> ListShardsAsync(string datasetId, CleaningStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok(await store.Shards.FindAsync(s => s.DatasetId == datasetId, new() { SortBy = s => s.CleanedAt }, cancellationToken));
+
+    private static async Task<Ok<IReadOnlyList<CleaningFailure>>> ListFailuresAsync(string datasetId, CleaningStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.Failures.FindAsync(f => f.DatasetId == datasetId, new() { SortBy = f => f.FailedAt }, cancellationToken));
 
     private static async Task<Results<Ok<CleaningReport>, ProblemHttpResult>> GetReportAsync(string datasetId, CleaningStore store, CleaningSettingsProvider settings, CancellationToken cancellationToken)
     {

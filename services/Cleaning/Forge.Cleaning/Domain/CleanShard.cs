@@ -73,6 +73,16 @@ public sealed record DatasetVersion : IDocument
     public string? BuildId { get; init; }
 }
 
+/// <summary>A batch whose cleaning failed after every retry: its message went to the _error queue.</summary>
+public sealed record CleaningFailure : IDocument
+{
+    public required string Id { get; init; }
+    public required string DatasetId { get; init; }
+    public required string RawKey { get; init; }
+    public required string Reason { get; init; }
+    public DateTime FailedAt { get; init; }
+}
+
 public sealed class CleaningStore(IMetadataStore store)
 {
     public IDocumentCollection<CleanShard> Shards { get; } = store.Collection<CleanShard>("cleaning_shards");
@@ -81,6 +91,7 @@ public sealed class CleaningStore(IMetadataStore store)
     public IDocumentCollection<LshBatch> LshBatches { get; } = store.Collection<LshBatch>("cleaning_lsh");
     public IDocumentCollection<ExcludedSource> ExcludedSources { get; } = store.Collection<ExcludedSource>("cleaning_excluded_sources");
     public IDocumentCollection<DatasetVersion> Versions { get; } = store.Collection<DatasetVersion>("cleaning_versions");
+    public IDocumentCollection<CleaningFailure> Failures { get; } = store.Collection<CleaningFailure>("cleaning_failures");
 
     public async Task EnsureIndexesAsync(CancellationToken cancellationToken)
     {

@@ -146,6 +146,22 @@ public static partial class DocumentsApi
         return Receipt(call.DatasetId, [origin.Id], outcomes, summary.Documents, summary.Lines, summary.BadLines, summary.Errors);
     }
 
+    /// <summary>
+    /// The next part of a multipart body. A body that ends before its closing boundary makes the reader throw an
+    /// IOException: that is the client's malformed body (400), not a server failure.
+    /// </summary>
+    private static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadNextSectionAsync(cancellationToken);
+        }
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new InvalidDataException(e.Message, e);
+        }
+    }
+
     private static async Task<Results<Accepted<IngestionReceipt>, Ok<IngestionReceipt>, ProblemHttpResult>> PostFilesAsync([AsParameters] IngestionCall call, [FromQuery] string? textField, [FromQuery] bool? strict, IArtifactStore artifacts)
     {
         if (!MediaTypeHeaderValue.TryParse(call.Http.Request.ContentType, out var mediaType) || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
@@ -166,7 +182,7 @@ public static partial class DocumentsApi
         try
         {
             var reader = new MultipartReader(boundary.ToString(), call.Http.Request.Body) { BodyLengthLimit = null };
-            while (await reader.ReadNextSectionAsync(call.CancellationToken) is { } section)
+            while (await NextSectionAsync(reader, call.CancellationToken) is { } section)
             {
                 if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFileDisposition())
                     continue;

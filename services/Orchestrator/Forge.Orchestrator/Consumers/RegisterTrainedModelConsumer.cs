@@ -46,3 +46,17 @@ public sealed class RegisterTrainedModelConsumer(ModelRegistry registry, ILogger
         return name.Length == 0 ? "default" : name[..Math.Min(name.Length, 64)];
     }
 }
+
+/// <summary>
+/// One registration at a time per orchestrator: a completion announced twice (a resent build command makes the trainer
+/// announce it again) is then registered once without burning a version number on the duplicate.
+/// </summary>
+public sealed class RegisterTrainedModelConsumerDefinition : ConsumerDefinition<RegisterTrainedModelConsumer>
+{
+    public RegisterTrainedModelConsumerDefinition() => ConcurrentMessageLimit = 1;
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<RegisterTrainedModelConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200)));
+    }
+}
