@@ -85,6 +85,16 @@ public sealed class FeedbackLoopTests(FeedbackLoopForge forge) : IClassFixture<F
             v => v.EnumerateArray().Any(m => m.GetProperty("retrainingId").GetString() == retrainingId && m.GetProperty("metrics").TryGetProperty("validation", out _)),
             TimeSpan.FromSeconds(60), "the fine-tuned version to be registered and evaluated");
         var second = versions.EnumerateArray().Single(m => m.GetProperty("retrainingId").GetString() == retrainingId);
+        // The registry promotes right after it records the metrics: give that write a moment before judging.
+        var better = second.GetProperty("metrics").GetProperty("validation").GetProperty("perplexity").GetDouble()
+            < versions.EnumerateArray().Single(m => m.GetProperty("id").GetString() == first).GetProperty("metrics").GetProperty("validation").GetProperty("perplexity").GetDouble();
+        if (better)
+        {
+            versions = await Eventually.WaitAsync(() => Client.GetFromJsonAsync<JsonElement>("/api/orchestrator/models?model=loop"),
+                v => v.EnumerateArray().Any(m => m.GetProperty("retrainingId").GetString() == retrainingId && m.GetProperty("state").GetString() == "Promoted"),
+                TimeSpan.FromSeconds(20), "the better fine-tuned version to be promoted");
+            second = versions.EnumerateArray().Single(m => m.GetProperty("retrainingId").GetString() == retrainingId);
+        }
         Assert.Equal(first, second.GetProperty("baseVersionId").GetString());
         var secondId = second.GetProperty("id").GetString()!;
         var history = string.Join("; ", second.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("reason").GetString()));
