@@ -30,13 +30,8 @@ public sealed class BuildCommandsConsumer(TrainerStore store, IArtifactStore art
         if (await store.Runs.GetAsync(request.RunId, context.CancellationToken) is { } existing)
         {
             // Finished while the build's orchestrator was away: say so again. Queued or running: the trainer carries on.
-            if (existing.State == RunState.Failed)
-                await context.Publish(new TrainingRunFailed(existing.Id, existing.Failure ?? "failed"), context.CancellationToken);
-            else if (existing.State == RunState.Cancelled)
-                await context.Publish(new TrainingRunCancelled(existing.Id, existing.Step), context.CancellationToken);
-            else if (existing.State == RunState.Completed && existing.Checkpoints.Count > 0)
-                await context.Publish(new TrainingRunCompleted(existing.Id, existing.Name, existing.Step, existing.LastLoss ?? double.NaN, existing.ValidationLoss,
-                    existing.Checkpoints[^1].ManifestKey, existing.TokenizerId, existing.DatasetVersion, existing.ValidationShards) { TrainShards = existing.TrainShards }, context.CancellationToken);
+            if (RunEndings.Announcement(existing) is { } ended)
+                await context.Publish(ended, ended.GetType(), context.CancellationToken);
             return;
         }
         SubmitRunRequest submission;

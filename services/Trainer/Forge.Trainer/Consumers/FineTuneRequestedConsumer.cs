@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace Forge.Trainer.Consumers;
 
 /// <summary>
-/// Records a requested fine-tune as a run (its id is the request's RunId) and queues it. A redelivered request finds
-/// its run and does nothing. A request whose base checkpoint, tokenizer, examples or shards cannot be used is
+/// Records a requested fine-tune as a run (its id is the request's RunId) and queues it. A repeated request finds its
+/// run: it starts nothing, and announces the run's end again if it has ended. A request whose base checkpoint, tokenizer, examples or shards cannot be used is
 /// recorded as a failed run with the reason and announced with TrainingRunFailed: a run is never half started.
 /// </summary>
 public sealed class FineTuneRequestedConsumer(TrainerStore store, FineTunes fineTunes, ILogger<FineTuneRequestedConsumer> logger) : IConsumer<FineTuneRequested>
@@ -20,9 +20,13 @@ public sealed class FineTuneRequestedConsumer(TrainerStore store, FineTunes fine
             logger.LogWarning("FineTuneRequested without a run id (base {BaseCheckpointKey}); ignored", request.BaseCheckpointKey);
             return;
         }
-        if (await store.Runs.GetAsync(request.RunId, context.CancellationToken) is not null)
+        if (await store.Runs.GetAsync(request.RunId, context.CancellationToken) is { } existing)
         {
-            logger.LogInformation("Fine-tune {RunId} is already recorded; the request was redelivered", request.RunId);
+            // A repeated request (a redelivery, or a resumed build asking again) starts nothing; a run that has ended
+            // is announced again, so an orchestrator that missed the end learns it.
+            logger.LogInformation("Fine-tune {RunId} is already recorded ({State}); the request was repeated", request.RunId, existing.State);
+            if (RunEndings.Announcement(existing) is { } ended)
+                await context.Publish(ended, ended.GetType(), context.CancellationToken);
             return;
         }
         var plan = await fineTunes.PlanAsync(request, context.CancellationToken);
