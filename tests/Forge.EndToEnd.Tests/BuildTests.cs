@@ -14,15 +14,7 @@ public sealed class BuildTests(EmbeddedForge forge) : IClassFixture<EmbeddedForg
     private HttpClient Client => forge.Client;
 
     /// <summary>A fortune-style file ('%' between quotes) and a plain text file, in a folder of their own.</summary>
-    private string WriteCorpus(int documents)
-    {
-        var corpus = Path.Combine(_folder.Path, "corpus");
-        Directory.CreateDirectory(corpus);
-        var generator = new CorpusGenerator(9);
-        File.WriteAllText(Path.Combine(corpus, "quotes"), string.Join("\n%\n", Enumerable.Range(0, documents).Select(_ => generator.Document(40))) + "\n%\n");
-        File.WriteAllText(Path.Combine(corpus, "notes.txt"), generator.Document(60));
-        return corpus;
-    }
+    private void WriteCorpus(int documents) => CorpusGenerator.WriteFortuneFolder(_folder.Path, documents);
 
     private const string PerplexityGate = """
         evaluation:

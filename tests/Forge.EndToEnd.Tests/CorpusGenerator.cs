@@ -36,6 +36,20 @@ public sealed class CorpusGenerator(int seed)
         return string.Join(' ', words);
     }
 
+    /// <summary>
+    /// A folder "corpus" under <paramref name="parent"/> holding a fortune-style file (<paramref name="documents"/>
+    /// quotes with '%' between them) and a plain text file, as recipes' tests read it; returns the folder.
+    /// </summary>
+    public static string WriteFortuneFolder(string parent, int documents)
+    {
+        var corpus = Path.Combine(parent, "corpus");
+        Directory.CreateDirectory(corpus);
+        var generator = new CorpusGenerator(9);
+        File.WriteAllText(Path.Combine(corpus, "quotes"), string.Join("\n%\n", Enumerable.Range(0, documents).Select(_ => generator.Document(40))) + "\n%\n");
+        File.WriteAllText(Path.Combine(corpus, "notes.txt"), generator.Document(60));
+        return corpus;
+    }
+
     public static string Line(string text, string? id = null) =>
         (id is null ? JsonSerializer.Serialize(new { text }) : JsonSerializer.Serialize(new { text, id })) + "\n";
 

@@ -14,36 +14,21 @@ namespace Forge.EndToEnd.Tests;
 /// </summary>
 public sealed class ReliabilityCheckpointTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Corpus = "the quick brown fox jumps over the lazy dog. a stitch in time saves nine. ";
     private const int CheckpointEvery = 10;
     private readonly TemporaryFolder _data = new("checkpoints");
     private readonly string _run = Guid.NewGuid().ToString("N")[..10];
     private readonly List<ServiceProcess> _trainers = [];
     private Dictionary<string, string>? _environment;
-    private S3ArtifactStore? _artifacts;
+    private ProcessServers? _servers;
     private string? _skip;
 
     public async Task InitializeAsync()
     {
-        var (rabbit, rabbitReason) = TestServers.RabbitMq();
-        var (s3, s3Reason) = TestServers.S3();
-        if (rabbit is null || s3 is null)
-        {
-            _skip = rabbit is null ? rabbitReason : s3Reason;
+        (_servers, _skip) = ProcessServers.Find("checkpoints", _run);
+        if (_servers is null)
             return;
-        }
-        var bucket = $"forge-checkpoints-{_run}";
-        _environment = new Dictionary<string, string>
+        _environment = new Dictionary<string, string>(_servers.Environment)
         {
-            ["Forge__Bus"] = "rabbitmq",
-            ["Forge__RabbitMq__Host"] = rabbit.Split(':')[0],
-            ["Forge__RabbitMq__Port"] = rabbit.Split(':')[1],
-            ["Forge__BusPrefix"] = $"checkpoints-{_run}",
-            ["Forge__Artifacts"] = "s3",
-            ["Forge__S3__Endpoint"] = s3,
-            ["Forge__S3__Bucket"] = bucket,
-            ["Forge__S3__AccessKey"] = "test",
-            ["Forge__S3__SecretKey"] = "test",
             ["Forge__MetadataShared"] = "true",
             ["Forge__DataPath"] = Path.Combine(_data.Path, "shared"),
             ["Trainer__LeaseDuration"] = "00:00:04",
@@ -52,18 +37,8 @@ public sealed class ReliabilityCheckpointTests(ITestOutputHelper output) : IAsyn
             ["Trainer__Threads"] = "1",
             ["Trainer__KeepCheckpoints"] = "100",
         };
-        _artifacts = new S3ArtifactStore(new S3Options { Endpoint = s3, Bucket = bucket, AccessKey = "test", SecretKey = "test" });
-        var alphabet = Corpus.Distinct().Order().ToList();
-        foreach (var (key, repeats) in new[] { ("tokens/checkpoints/train.bin", 60), ("tokens/checkpoints/validation.bin", 10) })
-        {
-            using var buffer = new MemoryStream();
-            using (var writer = new TokenShardWriter(buffer, alphabet.Count, alphabet.IndexOf(' '), "chars-checkpoints"))
-            {
-                writer.AppendDocument(string.Concat(Enumerable.Repeat(Corpus, repeats)).Select(c => alphabet.IndexOf(c)).ToArray());
-                writer.Complete();
-            }
-            await _artifacts.PutBytesAsync(key, buffer.ToArray());
-        }
+        await _servers.UploadShardAsync("tokens/checkpoints/train.bin", 60, "chars-checkpoints");
+        await _servers.UploadShardAsync("tokens/checkpoints/validation.bin", 10, "chars-checkpoints");
     }
 
     private async Task<ServiceProcess> StartTrainerAsync(string name)
@@ -134,7 +109,7 @@ public sealed class ReliabilityCheckpointTests(ITestOutputHelper output) : IAsyn
     private async Task<(List<long> Complete, List<long> Partial)> CheckpointsAsync(string prefix)
     {
         var folders = new Dictionary<long, bool>();
-        await foreach (var item in _artifacts!.ListAsync(prefix))
+        await foreach (var item in _servers!.Artifacts.ListAsync(prefix))
         {
             var parts = item.Key[prefix.Length..].Split('/');
             if (parts.Length < 2 || !parts[0].StartsWith("step-", StringComparison.Ordinal))
@@ -149,7 +124,7 @@ public sealed class ReliabilityCheckpointTests(ITestOutputHelper output) : IAsyn
     {
         foreach (var trainer in _trainers)
             await trainer.DisposeAsync();
-        _artifacts?.Dispose();
+        _servers?.Dispose();
         _data.Dispose();
     }
 }

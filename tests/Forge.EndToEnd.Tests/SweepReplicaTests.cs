@@ -15,43 +15,25 @@ namespace Forge.EndToEnd.Tests;
 /// </summary>
 public sealed class SweepReplicaTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Corpus = "the quick brown fox jumps over the lazy dog. a stitch in time saves nine. ";
     private const string Tokenizer = "chars-sweeps";
     private const int MaxSteps = 300;
     private static readonly string[] Replicas = ["sweep-replica-1", "sweep-replica-2"];
     private readonly TemporaryFolder _data = new("sweep-replicas");
     private readonly string _run = Guid.NewGuid().ToString("N")[..10];
     private readonly List<ServiceProcess> _processes = [];
-    private S3ArtifactStore? _artifacts;
+    private ProcessServers? _servers;
     private string? _skip;
     private ServiceProcess? _orchestrator;
     private ServiceProcess? _trainer;
 
     public async Task InitializeAsync()
     {
-        var (rabbit, rabbitReason) = TestServers.RabbitMq();
-        var (s3, s3Reason) = TestServers.S3();
-        if (rabbit is null || s3 is null)
-        {
-            _skip = rabbit is null ? rabbitReason : s3Reason;
+        (_servers, _skip) = ProcessServers.Find("sweeps", _run);
+        if (_servers is null)
             return;
-        }
-        var bucket = $"forge-sweeps-{_run}";
-        var shared = new Dictionary<string, string>
-        {
-            ["Forge__Bus"] = "rabbitmq",
-            ["Forge__RabbitMq__Host"] = rabbit.Split(':')[0],
-            ["Forge__RabbitMq__Port"] = rabbit.Split(':')[1],
-            ["Forge__BusPrefix"] = $"sweeps-{_run}",
-            ["Forge__Artifacts"] = "s3",
-            ["Forge__S3__Endpoint"] = s3,
-            ["Forge__S3__Bucket"] = bucket,
-            ["Forge__S3__AccessKey"] = "test",
-            ["Forge__S3__SecretKey"] = "test",
-        };
-        _artifacts = new S3ArtifactStore(new S3Options { Endpoint = s3, Bucket = bucket, AccessKey = "test", SecretKey = "test" });
-        await UploadShardAsync("tokens/sweeps/train.bin", 60);
-        await UploadShardAsync("tokens/sweeps/validation.bin", 10);
+        var shared = _servers.Environment;
+        await _servers.UploadShardAsync("tokens/sweeps/train.bin", 60, Tokenizer);
+        await _servers.UploadShardAsync("tokens/sweeps/validation.bin", 10, Tokenizer);
 
         var starting = Replicas.Select(replica => StartAsync(replica, "services/Trainer/Forge.Trainer.Host", new Dictionary<string, string>(shared)
         {
@@ -95,7 +77,7 @@ public sealed class SweepReplicaTests(ITestOutputHelper output) : IAsyncLifetime
         var watch = Stopwatch.StartNew();
         using var orchestrator = new HttpClient { BaseAddress = _orchestrator!.Address };
         using var trainer = new HttpClient { BaseAddress = _trainer!.Address };
-        var vocabulary = Corpus.Distinct().Count();
+        var vocabulary = ProcessServers.Corpus.Distinct().Count();
         using var response = await orchestrator.PostAsJsonAsync("/api/orchestrator/sweeps", new
         {
             name = "swept-apart",
@@ -129,23 +111,11 @@ public sealed class SweepReplicaTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(sweep.GetProperty("bestRunId").GetString(), Assert.Single(versions).GetProperty("runId").GetString());
     }
 
-    private async Task UploadShardAsync(string key, int repeats)
-    {
-        var alphabet = Corpus.Distinct().Order().ToList();
-        using var buffer = new MemoryStream();
-        using (var writer = new TokenShardWriter(buffer, alphabet.Count, alphabet.IndexOf(' '), Tokenizer))
-        {
-            writer.AppendDocument(string.Concat(Enumerable.Repeat(Corpus, repeats)).Select(c => alphabet.IndexOf(c)).ToArray());
-            writer.Complete();
-        }
-        await _artifacts!.PutBytesAsync(key, buffer.ToArray());
-    }
-
     public async Task DisposeAsync()
     {
         foreach (var process in _processes)
             await process.DisposeAsync();
-        _artifacts?.Dispose();
+        _servers?.Dispose();
         _data.Dispose();
     }
 }

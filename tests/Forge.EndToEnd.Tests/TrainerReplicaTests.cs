@@ -14,36 +14,21 @@ namespace Forge.EndToEnd.Tests;
 /// </summary>
 public sealed class TrainerReplicaTests : IAsyncLifetime
 {
-    private const string Corpus = "the quick brown fox jumps over the lazy dog. a stitch in time saves nine. ";
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(4);
     private readonly TemporaryFolder _data = new("replicas");
     private readonly string _run = Guid.NewGuid().ToString("N")[..10];
     private readonly List<ServiceProcess> _trainers = [];
     private Dictionary<string, string>? _environment;
-    private S3ArtifactStore? _artifacts;
+    private ProcessServers? _servers;
     private string? _skip;
 
     public async Task InitializeAsync()
     {
-        var (rabbit, rabbitReason) = TestServers.RabbitMq();
-        var (s3, s3Reason) = TestServers.S3();
-        if (rabbit is null || s3 is null)
-        {
-            _skip = rabbit is null ? rabbitReason : s3Reason;
+        (_servers, _skip) = ProcessServers.Find("replicas", _run);
+        if (_servers is null)
             return;
-        }
-        var bucket = $"forge-replicas-{_run}";
-        _environment = new Dictionary<string, string>
+        _environment = new Dictionary<string, string>(_servers.Environment)
         {
-            ["Forge__Bus"] = "rabbitmq",
-            ["Forge__RabbitMq__Host"] = rabbit.Split(':')[0],
-            ["Forge__RabbitMq__Port"] = rabbit.Split(':')[1],
-            ["Forge__BusPrefix"] = $"replicas-{_run}",
-            ["Forge__Artifacts"] = "s3",
-            ["Forge__S3__Endpoint"] = s3,
-            ["Forge__S3__Bucket"] = bucket,
-            ["Forge__S3__AccessKey"] = "test",
-            ["Forge__S3__SecretKey"] = "test",
             ["Forge__MetadataShared"] = "true",
             ["Forge__DataPath"] = Path.Combine(_data.Path, "shared"),
             ["Trainer__LeaseDuration"] = Lease.ToString(),
@@ -51,9 +36,8 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
             ["Trainer__SweepInterval"] = "00:00:01",
             ["Trainer__Threads"] = "1",
         };
-        _artifacts = new S3ArtifactStore(new S3Options { Endpoint = s3, Bucket = bucket, AccessKey = "test", SecretKey = "test" });
-        await UploadShardAsync("tokens/replicas/train.bin", 60);
-        await UploadShardAsync("tokens/replicas/validation.bin", 10);
+        await _servers.UploadShardAsync("tokens/replicas/train.bin", 60, "chars-replicas");
+        await _servers.UploadShardAsync("tokens/replicas/validation.bin", 10, "chars-replicas");
     }
 
     private async Task<ServiceProcess> StartTrainerAsync(string name)
@@ -137,23 +121,11 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
         Assert.Equal(["replica-1", "replica-2"], owners.Order());
     }
 
-    private async Task UploadShardAsync(string key, int repeats)
-    {
-        var alphabet = Corpus.Distinct().Order().ToList();
-        using var buffer = new MemoryStream();
-        using (var writer = new TokenShardWriter(buffer, alphabet.Count, alphabet.IndexOf(' '), "chars-replicas"))
-        {
-            writer.AppendDocument(string.Concat(Enumerable.Repeat(Corpus, repeats)).Select(c => alphabet.IndexOf(c)).ToArray());
-            writer.Complete();
-        }
-        await _artifacts!.PutBytesAsync(key, buffer.ToArray());
-    }
-
     public async Task DisposeAsync()
     {
         foreach (var trainer in _trainers)
             await trainer.DisposeAsync();
-        _artifacts?.Dispose();
+        _servers?.Dispose();
         _data.Dispose();
     }
 }
