@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs (from Debian) and starts a local RabbitMQ on 127.0.0.1:5672, then waits until it answers.
 # Idempotent: does nothing but the readiness check when RabbitMQ already runs.
+# Every wait is bounded: after 90 s without a broker it prints the end of the broker's log and exits 1.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# The AMQP port accepts connections: the broker has finished booting (it opens the listener last).
+answers() { timeout 3 bash -c '</dev/tcp/127.0.0.1/5672' 2>/dev/null; }
 
 if ! command -v rabbitmq-server >/dev/null 2>&1; then
   echo "rabbitmq: installing Debian's rabbitmq-server"
@@ -11,19 +14,34 @@ if ! command -v rabbitmq-server >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
 fi
 
-if ! as_root rabbitmqctl -q status >/dev/null 2>&1; then
-  echo "rabbitmq: starting"
-  # Containers and CI machines often run without systemd, so start the broker directly.
-  as_root env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached >/dev/null 2>&1 \
-    || as_root service rabbitmq-server start
+if answers; then
+  echo "rabbitmq: already answering on 127.0.0.1:5672"
+  exit 0
 fi
 
-for _ in $(seq 1 90); do
-  if as_root rabbitmqctl -q await_startup >/dev/null 2>&1 && as_root rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1; then
-    echo "rabbitmq: ready on 127.0.0.1:5672"
+if ! as_root timeout 30 rabbitmqctl -q status >/dev/null 2>&1; then
+  echo "rabbitmq: starting"
+  # Containers and CI machines often run without systemd, so start the broker directly, as its own user, with
+  # the file-handle limit raised: `su` resets it to 1,024, and a broker that has to recover more queues than it
+  # has handles (leftovers of earlier runs) never finishes booting.
+  if id rabbitmq >/dev/null 2>&1; then
+    as_root su rabbitmq -s /bin/sh -c \
+      'ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null; cd /var/lib/rabbitmq && RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 exec /usr/lib/rabbitmq/bin/rabbitmq-server -detached' \
+      >/dev/null 2>&1 || as_root service rabbitmq-server start || true
+  else
+    as_root env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached >/dev/null 2>&1 \
+      || as_root service rabbitmq-server start || true
+  fi
+fi
+
+started=$(date +%s)
+while [ $(( $(date +%s) - started )) -lt 90 ]; do
+  if answers; then
+    echo "rabbitmq: ready on 127.0.0.1:5672 after $(( $(date +%s) - started )) s"
     exit 0
   fi
   sleep 1
 done
-echo "rabbitmq: did not become ready in 90 s" >&2
+echo "rabbitmq: did not answer on 127.0.0.1:5672 in 90 s; the end of its log:" >&2
+as_root sh -c 'tail -n 20 /var/log/rabbitmq/rabbit@*.log' >&2 2>/dev/null || true
 exit 1

@@ -20,6 +20,14 @@ public static class BusRegistration
         {
             bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(options.BusPrefix, includeNamespace: false));
             addConsumers(bus);
+            if (options.RabbitMq.QueueExpiry is { } expiry)
+            {
+                bus.AddConfigureEndpointsCallback((_, _, endpoint) =>
+                {
+                    if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitEndpoint)
+                        rabbitEndpoint.QueueExpiration = expiry;
+                });
+            }
             switch (options.Bus.ToLowerInvariant())
             {
                 case "inmemory" or "in-memory":
@@ -39,6 +47,11 @@ public static class BusRegistration
                         });
                         if (options.BusPrefix.Length > 0)
                             cfg.MessageTopology.SetEntityNameFormatter(new PrefixEntityNameFormatter(cfg.MessageTopology.EntityNameFormatter, options.BusPrefix + "."));
+                        if (rabbit.QueueExpiry is { } expiry)
+                        {
+                            cfg.SendTopology.ConfigureErrorSettings = queue => queue.QueueExpiration = expiry;
+                            cfg.SendTopology.ConfigureDeadLetterSettings = queue => queue.QueueExpiration = expiry;
+                        }
                         cfg.ConfigureEndpoints(context);
                     });
                     break;

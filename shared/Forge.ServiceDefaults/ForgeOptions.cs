@@ -47,4 +47,12 @@ public sealed record RabbitMqOptions
     public string VirtualHost { get; init; } = "/";
     public string Username { get; init; } = "guest";
     public string Password { get; init; } = "guest";
+
+    /// <summary>
+    /// When set, the broker deletes each of this installation's queues (error and skipped queues included) once it
+    /// has had no consumer for this long. For throwaway installations, such as test runs under their own
+    /// <see cref="ForgeOptions.BusPrefix"/>, whose queues would otherwise pile up in a shared broker and slow its
+    /// every restart. Never set it for a real installation: a queue left without consumers for longer loses its messages.
+    /// </summary>
+    public TimeSpan? QueueExpiry { get; init; }
 }

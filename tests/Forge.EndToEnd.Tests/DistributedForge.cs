@@ -54,6 +54,7 @@ public sealed class DistributedForge : IAsyncLifetime
         {
             ["Forge__Bus"] = "rabbitmq",
             ["Forge__RabbitMq__Host"] = rabbitHost[0],
+            ["Forge__RabbitMq__QueueExpiry"] = TestServers.QueueExpiry,
             ["Forge__RabbitMq__Port"] = rabbitHost[1],
             ["Forge__BusPrefix"] = $"e2e-{_run}",
             ["Forge__Artifacts"] = "s3",

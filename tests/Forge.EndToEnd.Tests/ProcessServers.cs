@@ -19,6 +19,7 @@ public sealed class ProcessServers : IDisposable
         {
             ["Forge__Bus"] = "rabbitmq",
             ["Forge__RabbitMq__Host"] = rabbit.Split(':')[0],
+            ["Forge__RabbitMq__QueueExpiry"] = TestServers.QueueExpiry,
             ["Forge__RabbitMq__Port"] = rabbit.Split(':')[1],
             ["Forge__BusPrefix"] = prefix,
             ["Forge__Artifacts"] = "s3",

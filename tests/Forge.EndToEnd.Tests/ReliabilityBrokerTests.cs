@@ -41,7 +41,7 @@ public sealed class ReliabilityBrokerTests(DistributedForge forge, ITestOutputHe
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(3));
-            await RabbitMqCtlAsync("stop_app");
+            await RabbitMqCtl.RunAsync("stop_app");
             var unhealthyAfter = await WaitForReadinessAsync(ingestion, HttpStatusCode.ServiceUnavailable);
             output.WriteLine($"ingestion unready {unhealthyAfter.TotalSeconds:0.0}s after the broker stopped");
             await Task.Delay(Outage);
@@ -50,7 +50,7 @@ public sealed class ReliabilityBrokerTests(DistributedForge forge, ITestOutputHe
         finally
         {
             // The broker is shared by every test of the run: it comes back whatever happened above.
-            await RabbitMqCtlAsync("start_app");
+            await RabbitMqCtl.RunAsync("start_app");
         }
         var healthyAfter = await WaitForReadinessAsync(ingestion, HttpStatusCode.OK);
         output.WriteLine($"ingestion ready again {healthyAfter.TotalSeconds:0.0}s after the broker started");
@@ -155,18 +155,5 @@ public sealed class ReliabilityBrokerTests(DistributedForge forge, ITestOutputHe
         else
             Assert.Contains("masstransit-bus", last.Body);
         return watch.Elapsed;
-    }
-
-    private static async Task RabbitMqCtlAsync(string command)
-    {
-        var start = new ProcessStartInfo("rabbitmqctl", [command]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Environment.UserName != "root")
-            start = new ProcessStartInfo("sudo", ["-n", "rabbitmqctl", command]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("rabbitmqctl did not start");
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var error = process.StandardError.ReadToEndAsync(deadline.Token);
-        await process.StandardOutput.ReadToEndAsync(deadline.Token);
-        await process.WaitForExitAsync(deadline.Token);
-        Assert.True(process.ExitCode == 0, $"rabbitmqctl {command} failed: {await error}");
     }
 }

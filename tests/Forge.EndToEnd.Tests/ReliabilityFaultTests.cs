@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -56,6 +56,11 @@ public sealed partial class ReliabilityFaultTests(DistributedForge forge, Xunit.
         // Only the permanent fault reached the error queue: one message there, for the one batch.
         var queue = FaultedQueue().Match(cleaning.Output) is { Success: true } match ? match.Groups["queue"].Value : throw new Xunit.Sdk.XunitException($"no R-FAULT in the cleaning log:\n{cleaning.Output}");
         Assert.Equal(1, await MessagesInAsync($"{queue}_error"));
+        // A test run's queues, error queues included, expire once unused (Forge:RabbitMq:QueueExpiry), so runs
+        // do not pile queues up in the shared broker.
+        var arguments = await RabbitMqCtl.ListQueuesAsync("arguments");
+        Assert.Contains("x-expires", arguments[queue][0]);
+        Assert.Contains("x-expires", arguments[$"{queue}_error"][0]);
         Assert.Equal(1, Regex.Count(cleaning.Output, "R-FAULT"));
         // The transient batch did fail first: its missing raw file is in the cleaning log's retries.
         output.WriteLine(string.Join("\n", cleaning.Output.Split('\n').Where(l => l.Contains(transient.RawKey, StringComparison.Ordinal)).Take(5)));
@@ -75,23 +80,13 @@ public sealed partial class ReliabilityFaultTests(DistributedForge forge, Xunit.
 
     private static async Task<long> MessagesInAsync(string queue)
     {
-        var start = new ProcessStartInfo(Environment.UserName == "root" ? "rabbitmqctl" : "sudo",
-            Environment.UserName == "root" ? ["list_queues", "-q", "name", "messages"] : ["-n", "rabbitmqctl", "list_queues", "-q", "name", "messages"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         // The broker counts a dead-lettered message a moment after the consumer logs it.
         for (var attempt = 0; ; attempt++)
         {
-            using var process = Process.Start(start) ?? throw new InvalidOperationException("rabbitmqctl did not start");
-            var listing = await process.StandardOutput.ReadToEndAsync(deadline.Token);
-            await process.WaitForExitAsync(deadline.Token);
-            var line = listing.Split('\n').Select(l => l.Split('\t')).FirstOrDefault(parts => parts.Length == 2 && parts[0] == queue);
-            if (line is not null && (long.Parse(line[1], System.Globalization.CultureInfo.InvariantCulture) > 0 || attempt >= 10))
-                return long.Parse(line[1], System.Globalization.CultureInfo.InvariantCulture);
-            await Task.Delay(500, deadline.Token);
+            var queues = await RabbitMqCtl.ListQueuesAsync("messages");
+            if (queues.TryGetValue(queue, out var row) && (long.Parse(row[0], CultureInfo.InvariantCulture) > 0 || attempt >= 10))
+                return long.Parse(row[0], CultureInfo.InvariantCulture);
+            await Task.Delay(500);
         }
     }
 

@@ -10,6 +10,13 @@ namespace Forge.Testing;
 /// </summary>
 public static class TestServers
 {
+    /// <summary>
+    /// Forge:RabbitMq:QueueExpiry for processes a test starts: the broker deletes a test run's queues ten minutes
+    /// after their last consumer left, so runs under fresh bus prefixes do not pile queues up in the shared broker
+    /// (a thousand leftovers once kept Debian's RabbitMQ, with its default 1,024 file handles, from starting).
+    /// </summary>
+    public const string QueueExpiry = "00:10:00";
+
     public static bool Required => Environment.GetEnvironmentVariable("FORGE_REQUIRE_SERVERS") == "1";
 
     /// <summary>host:port of RabbitMQ (FORGE_TEST_RABBITMQ, default 127.0.0.1:5672), or null with the reason.</summary>
