@@ -44,8 +44,24 @@ public sealed record KnownModelVersion : IDocument
     public required string TokenizerId { get; init; }
 }
 
+/// <summary>
+/// A registered version waiting to be measured on its held-out shards: stored before the registration is acknowledged,
+/// deleted once its evaluation is announced (see <see cref="HeldOutEvaluator"/>). Its id is the model version's.
+/// </summary>
+public sealed record HeldOutMeasurement : IDocument
+{
+    public required string Id { get; init; }
+    public required string CheckpointKey { get; init; }
+    public required string TokenizerId { get; init; }
+    public List<string> ValidationShards { get; init; } = [];
+    public DateTime RequestedAt { get; init; }
+    public int Attempts { get; init; }
+    public string? LastError { get; init; }
+}
+
 public sealed class EvaluatorStore(IMetadataStore store)
 {
+    public IDocumentCollection<HeldOutMeasurement> HeldOutMeasurements { get; } = store.Collection<HeldOutMeasurement>("evaluator_held_out_pending");
     public IDocumentCollection<KnownModelVersion> ModelVersions { get; } = store.Collection<KnownModelVersion>("evaluator_model_versions");
     public IDocumentCollection<EvalSetRecord> EvalSets { get; } = store.Collection<EvalSetRecord>("evaluator_evalsets");
     public IDocumentCollection<Evaluation> Evaluations { get; } = store.Collection<Evaluation>("evaluator_evaluations");

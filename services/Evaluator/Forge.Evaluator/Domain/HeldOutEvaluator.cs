@@ -1,4 +1,5 @@
 using Forge.Serving;
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -16,39 +17,102 @@ namespace Forge.Evaluator.Domain;
 /// <summary>
 /// Measures each registered model version on its run's held-out shards: token-weighted mean loss, perplexity and bits
 /// per byte (so models with different tokenizers compare), as the eval set "validation". Runs one version at a time in
-/// the background; a version already measured is not measured again, so a redelivered registration changes nothing.
+/// the background. The work is durable: the registration's consumer stores a <see cref="HeldOutMeasurement"/> before
+/// acknowledging the message, and it is deleted only after EvaluationCompleted is published, so a crash or restart at
+/// any point leaves it to be picked up again (at start and by the sweep every <see cref="Interval"/>). A version
+/// already measured is not measured again: only its evaluation is announced again.
 /// </summary>
 public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifacts, IBus bus, TimeProvider clock, ILogger<HeldOutEvaluator> logger) : BackgroundService
 {
     public const string EvalSet = "validation";
-    private readonly Channel<ModelVersionRegistered> _queue = Channel.CreateUnbounded<ModelVersionRegistered>();
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
+    /// <summary>Attempts at one version before it is given up (its checkpoint or shards cannot be read, say).</summary>
+    public const int MaxAttempts = 5;
+    private readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
+    private readonly ConcurrentDictionary<string, bool> _queued = new(StringComparer.Ordinal);
     private readonly string _workFolder = ModelArtifacts.WorkFolder;
 
-    public void Enqueue(ModelVersionRegistered version) => _queue.Writer.TryWrite(version);
+    public static string EvaluationIdOf(string modelVersionId) => $"{modelVersionId}:{EvalSet}";
+
+    /// <summary>Queues a stored measurement, unless it is queued or being measured already.</summary>
+    public void Enqueue(string modelVersionId)
+    {
+        if (_queued.TryAdd(modelVersionId, true))
+            _queue.Writer.TryWrite(modelVersionId);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var version in _queue.Reader.ReadAllAsync(stoppingToken))
+        var sweep = SweepAsync(stoppingToken);
+        await foreach (var versionId in _queue.Reader.ReadAllAsync(stoppingToken))
         {
             try
             {
-                await MeasureAsync(version, stoppingToken);
+                if (await store.HeldOutMeasurements.GetAsync(versionId, stoppingToken) is { } measurement)
+                    await MeasureAsync(measurement, stoppingToken);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogError(e, "Could not measure model version {ModelVersionId} on its held-out shards", version.ModelVersionId);
+                await RecordFailureAsync(versionId, e);
+            }
+            finally
+            {
+                _queued.TryRemove(versionId, out _);
             }
         }
+        await sweep;
     }
 
-    public async Task<Evaluation?> MeasureAsync(ModelVersionRegistered version, CancellationToken cancellationToken)
+    /// <summary>Queues every stored measurement now (those a stopped process left) and again every <see cref="Interval"/> (those that failed).</summary>
+    private async Task SweepAsync(CancellationToken stoppingToken)
     {
-        if (version.ValidationShards.Count == 0)
-            return null;
-        var id = $"{version.ModelVersionId}:{EvalSet}";
-        if (await store.Evaluations.GetAsync(id, cancellationToken) is { } existing)
-            return existing;
+        using var timer = new PeriodicTimer(Interval, clock);
+        do
+        {
+            try
+            {
+                foreach (var id in await store.HeldOutMeasurements.FindIdsAsync(_ => true, stoppingToken))
+                    Enqueue(id);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "Could not read the pending held-out measurements; trying again in {Interval}", Interval);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
 
+    private async Task RecordFailureAsync(string versionId, Exception error)
+    {
+        if (await store.HeldOutMeasurements.GetAsync(versionId, CancellationToken.None) is not { } measurement)
+            return;
+        var failed = measurement with { Attempts = measurement.Attempts + 1, LastError = error.Message };
+        if (failed.Attempts >= MaxAttempts)
+        {
+            logger.LogError(error, "Gave up measuring model version {ModelVersionId} on its held-out shards after {Attempts} attempts", versionId, failed.Attempts);
+            await store.HeldOutMeasurements.DeleteAsync(versionId, CancellationToken.None);
+            return;
+        }
+        logger.LogWarning(error, "Could not measure model version {ModelVersionId} on its held-out shards (attempt {Attempt} of {MaxAttempts}); trying again in {Interval}",
+            versionId, failed.Attempts, MaxAttempts, Interval);
+        await store.HeldOutMeasurements.UpsertAsync(failed, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Measures the version (or finds it measured), announces the evaluation and deletes the stored measurement.
+    /// </summary>
+    public async Task<Evaluation> MeasureAsync(HeldOutMeasurement version, CancellationToken cancellationToken)
+    {
+        var evaluation = await store.Evaluations.GetAsync(EvaluationIdOf(version.Id), cancellationToken)
+            ?? await EvaluateAsync(version, cancellationToken);
+        await bus.Publish(new EvaluationCompleted(evaluation.Id, version.Id, EvalSet, evaluation.Metrics, evaluation.CreatedAt), CancellationToken.None);
+        await store.HeldOutMeasurements.DeleteAsync(version.Id, CancellationToken.None);
+        return evaluation;
+    }
+
+    private async Task<Evaluation> EvaluateAsync(HeldOutMeasurement version, CancellationToken cancellationToken)
+    {
+        var id = EvaluationIdOf(version.Id);
         HeldOutResult result;
         long bytes;
         using (var model = await ModelArtifacts.LoadModelAsync(artifacts, version.CheckpointKey, _workFolder, cancellationToken))
@@ -69,7 +133,7 @@ public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifa
         var reportKey = Evaluation.ReportKeyOf(id);
         await artifacts.PutBytesAsync(reportKey, JsonSerializer.SerializeToUtf8Bytes(new
         {
-            modelVersionId = version.ModelVersionId,
+            modelVersionId = version.Id,
             evalSet = EvalSet,
             shards = version.ValidationShards,
             tokens = result.Tokens,
@@ -82,16 +146,15 @@ public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifa
             Id = id,
             EvalSet = EvalSet,
             EvalSetSha256 = string.Join(',', version.ValidationShards),
-            ModelVersionId = version.ModelVersionId,
+            ModelVersionId = version.Id,
             Metrics = metrics,
             ReportKey = reportKey,
             CreatedAt = now,
         };
         if (!await store.Evaluations.TryInsertAsync(evaluation, cancellationToken))
-            return await store.Evaluations.GetAsync(id, cancellationToken);
+            return await store.Evaluations.GetAsync(id, cancellationToken) ?? evaluation;
         logger.LogInformation("Model version {ModelVersionId} on its held-out shards: loss {Loss:F4}, perplexity {Perplexity:F2} over {Tokens} tokens",
-            version.ModelVersionId, metrics["loss"], metrics["perplexity"], result.Tokens);
-        await bus.Publish(new EvaluationCompleted(id, version.ModelVersionId, EvalSet, metrics, now), CancellationToken.None);
+            version.Id, metrics["loss"], metrics["perplexity"], result.Tokens);
         return evaluation;
     }
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Forge.ServiceDefaults;
 using Microsoft.Extensions.Logging;
 
 namespace Forge.Feedback.Domain;
@@ -9,31 +9,20 @@ namespace Forge.Feedback.Domain;
 /// deciding and publishing, or the artifact store or bus failed) is carried out again. Each step is done only if it
 /// is not done yet, so the sweep and a slow first attempt do not publish twice.
 /// </summary>
-public sealed class PendingRetrainingDispatcher(IServiceScopeFactory scopes, FeedbackStore store, TimeProvider clock, ILogger<PendingRetrainingDispatcher> logger) : BackgroundService
+public sealed class PendingRetrainingDispatcher(IServiceScopeFactory scopes, FeedbackStore store, TimeProvider clock, ILogger<PendingRetrainingDispatcher> logger)
+    : PeriodicSweep(clock, logger)
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan Grace = TimeSpan.FromSeconds(10);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await DispatchAsync(stoppingToken);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(e, "Retraining sweep failed; trying again in {Interval}", Interval);
-            }
-        }
-    }
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(5);
+    protected override string Name => "retraining sweep";
+
+    protected override Task SweepAsync(CancellationToken cancellationToken) => DispatchAsync(cancellationToken);
 
     /// <summary>Finishes the pending decisions older than the grace period; returns how many it finished.</summary>
     public async Task<int> DispatchAsync(CancellationToken cancellationToken)
     {
-        var cutoff = clock.GetUtcNow().UtcDateTime - Grace;
+        var cutoff = Clock.GetUtcNow().UtcDateTime - Grace;
         // One document per model, so reading them all is cheap; a filter on the pending list would not be portable.
         var models = await store.Models.FindAsync(_ => true, cancellationToken: cancellationToken);
         var finished = 0;

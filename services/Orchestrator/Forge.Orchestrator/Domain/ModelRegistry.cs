@@ -69,7 +69,12 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
     {
         var identity = CheckpointIdentity(request);
         if (await store.Versions.FindOneAsync(v => v.CheckpointIdentity == identity, cancellationToken) is { } existing)
-            return (existing, SameLineage(existing, request) ? RegistrationResult.Existing : RegistrationResult.Conflict);
+        {
+            if (!SameLineage(existing, request))
+                return (existing, RegistrationResult.Conflict);
+            // A repeat of a registration whose first attempt stopped before announcing it finishes what it owes.
+            return (await FinishAsync(existing, CancellationToken.None), RegistrationResult.Existing);
+        }
 
         var now = clock.GetUtcNow().UtcDateTime;
         await store.Families.TryInsertAsync(new ModelFamily { Id = request.Model, CreatedAt = now }, cancellationToken);
@@ -93,6 +98,8 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
             RegisteredAt = now,
             History = [new HistoryEntry { At = now, By = request.By, Reason = "registered", To = ModelState.Candidate }],
             CheckpointIdentity = identity,
+            AnnouncementPending = true,
+            PendingPromotion = request.AutoPromote && request.Metrics.Count > 0 ? new PendingPromotion { Reason = "auto-promotion at registration", Since = now } : null,
         };
         if (!await store.Versions.TryInsertAsync(version, CancellationToken.None))
         {
@@ -102,16 +109,33 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
             return (winner, SameLineage(winner, request) ? RegistrationResult.Existing : RegistrationResult.Conflict);
         }
         logger.LogInformation("Registered {ModelVersionId} from run {RunId}, checkpoint {CheckpointKey}", version.Id, version.RunId, version.CheckpointKey);
-        await publisher.Publish(new ModelVersionRegistered(version.Id, version.Model, version.RunId, version.CheckpointKey, version.TokenizerId, version.DatasetVersions, now, version.ValidationShards), CancellationToken.None);
+        return (await FinishAsync(version, CancellationToken.None), RegistrationResult.Created);
+    }
 
-        if (version.AutoPromote && version.Metrics.Count > 0)
-            version = (await PromoteAsync(version.Id, RegistryActor, "auto-promotion at registration", CancellationToken.None))!.Version;
-        return (version, RegistrationResult.Created);
+    /// <summary>
+    /// Does what a version is still owed after a write that a crash may have cut short: its registration's announcement,
+    /// then its auto-promotion attempt. Each is done only while its flag is set, and the flag is cleared after it.
+    /// </summary>
+    private async Task<ModelVersion> FinishAsync(ModelVersion version, CancellationToken cancellationToken)
+    {
+        if (version.AnnouncementPending)
+        {
+            await publisher.Publish(new ModelVersionRegistered(version.Id, version.Model, version.RunId, version.CheckpointKey, version.TokenizerId, version.DatasetVersions, version.RegisteredAt, version.ValidationShards), cancellationToken);
+            version = (await UpdateVersionAsync(version.Id, v => v.AnnouncementPending ? v with { AnnouncementPending = false } : null, cancellationToken)).Version ?? version;
+        }
+        if (version.PendingPromotion is { } pending)
+        {
+            if (version.AutoPromote && version.State == ModelState.Candidate)
+                await PromoteAsync(version.Id, RegistryActor, pending.Reason, cancellationToken);
+            version = (await UpdateVersionAsync(version.Id, v => v.PendingPromotion is null ? null : v with { PendingPromotion = null }, cancellationToken)).Version ?? version;
+        }
+        return version;
     }
 
     /// <summary>
     /// Records a version's metrics on an eval set (replacing earlier ones on that set), then, for a candidate that asked
-    /// for it, tries a gated promotion. Recording the same evaluation again changes nothing and promotes nothing.
+    /// for it, tries a gated promotion. Recording the same evaluation again changes nothing and promotes nothing, unless
+    /// the first recording stopped (a crash) before its promotion attempt ended: then the repeat makes that attempt.
     /// </summary>
     /// <returns>The version, or null when there is no such version.</returns>
     public async Task<ModelVersion?> RecordMetricsAsync(
@@ -124,14 +148,18 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
             if (current is not null && current.EvaluationId == evaluationId && SameValues(current.Values, metrics))
                 return null;
             var measured = new EvalSetMetrics { EvalSet = evalSet, Values = new(metrics, StringComparer.Ordinal), EvaluationId = evaluationId, MeasuredAt = now };
-            return v with { Metrics = [.. v.Metrics.Where(m => m.EvalSet != evalSet), measured] };
+            // The promotion attempt is owed from this very write on: a crash before it is made still leaves it owed.
+            var pending = v.AutoPromote && v.State == ModelState.Candidate
+                ? new PendingPromotion { Reason = $"auto-promotion after metrics on {evalSet}", Since = now }
+                : v.PendingPromotion;
+            return v with { Metrics = [.. v.Metrics.Where(m => m.EvalSet != evalSet), measured], PendingPromotion = pending };
         }, cancellationToken);
-        if (version is null || !changed)
-            return version;
-        logger.LogInformation("Recorded metrics of {ModelVersionId} on eval set {EvalSet}: {Metrics}", versionId, evalSet, metrics);
-        if (!version.AutoPromote || version.State != ModelState.Candidate)
-            return version;
-        return (await PromoteAsync(versionId, RegistryActor, $"auto-promotion after metrics on {evalSet}", cancellationToken))?.Version ?? version;
+        if (version is null)
+            return null;
+        if (changed)
+            logger.LogInformation("Recorded metrics of {ModelVersionId} on eval set {EvalSet}: {Metrics}", versionId, evalSet, metrics);
+        // Unchanged metrics promote nothing, unless an earlier recording of them stopped before its attempt ended.
+        return await FinishAsync(version, CancellationToken.None);
     }
 
     /// <summary>Promotes the version if its family's policy lets it replace the promoted one; null when there is no such version.</summary>
@@ -159,11 +187,12 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
                 return null;
             }
             outcome = new PromotionOutcome(current, PromotionResult.Promoted, family.PromotedVersionId, []);
+            await AnnounceBeforeReplacingAsync(family);
             return family with
             {
                 PromotedVersionId = versionId,
                 PreviouslyPromoted = [.. family.PreviouslyPromoted.Where(id => id != versionId), .. family.PromotedVersionId is { } previous ? [previous] : Array.Empty<string>()],
-                LastChange = new StateChange { Revision = family.Revision + 1, PromotedVersionId = versionId, RetiredVersionId = family.PromotedVersionId, By = by, Reason = reason, At = now },
+                LastChange = new StateChange { Revision = family.Revision + 1, PromotedVersionId = versionId, RetiredVersionId = family.PromotedVersionId, By = by, Reason = reason, At = now, AnnouncementPending = true },
             };
         }
 
@@ -177,11 +206,16 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
                 logger.LogInformation("Promotion of {ModelVersionId} by {By} refused: {Reasons}", versionId, by, outcome.Reasons);
                 await publisher.Publish(new PromotionRefused(versionId, candidate.Model, outcome.Reasons, by, now), CancellationToken.None);
             }
+            else if (outcome.Result == PromotionResult.AlreadyPromoted)
+            {
+                // The promotion that made it so may have stopped before announcing itself.
+                await AnnounceAsync(family, CancellationToken.None);
+            }
             return outcome;
         }
         await ApplyAsync(family.LastChange, CancellationToken.None);
         logger.LogInformation("Promoted {ModelVersionId} by {By} ({Reason}); retired {RetiredVersionId}", versionId, by, reason, outcome.RetiredVersionId ?? "none");
-        await publisher.Publish(new ModelPromoted(versionId, candidate.Model, outcome.RetiredVersionId, by, reason, now), CancellationToken.None);
+        await AnnounceAsync(family, CancellationToken.None);
         return outcome with { Version = await store.Versions.GetAsync(versionId, CancellationToken.None) ?? outcome.Version };
     }
 
@@ -203,11 +237,12 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
             if (refusal is not null)
                 return null;
             var restored = family.PreviouslyPromoted[^1];
+            await AnnounceBeforeReplacingAsync(family);
             return family with
             {
                 PromotedVersionId = restored,
                 PreviouslyPromoted = family.PreviouslyPromoted.GetRange(0, family.PreviouslyPromoted.Count - 1),
-                LastChange = new StateChange { Revision = family.Revision + 1, PromotedVersionId = restored, RetiredVersionId = family.PromotedVersionId, By = by, Reason = reason, At = now },
+                LastChange = new StateChange { Revision = family.Revision + 1, PromotedVersionId = restored, RetiredVersionId = family.PromotedVersionId, By = by, Reason = reason, At = now, Rollback = true, AnnouncementPending = true },
             };
         }
 
@@ -219,7 +254,7 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
         var change = family.LastChange!;
         await ApplyAsync(change, CancellationToken.None);
         logger.LogInformation("Rolled back {Model} by {By} ({Reason}): retired {RetiredVersionId}, restored {RestoredVersionId}", model, by, reason, change.RetiredVersionId, change.PromotedVersionId);
-        await publisher.Publish(new ModelRolledBack(model, change.RetiredVersionId!, change.PromotedVersionId!, by, reason, now), CancellationToken.None);
+        await AnnounceAsync(family, CancellationToken.None);
         return new RollbackOutcome(
             await store.Versions.GetAsync(change.PromotedVersionId!, CancellationToken.None),
             await store.Versions.GetAsync(change.RetiredVersionId!, CancellationToken.None),
@@ -233,6 +268,54 @@ public sealed class ModelRegistry(RegistryStore store, IPublishEndpoint publishe
         logger.LogInformation("Promotion policy of {Model} set: {Gates} gates, must beat the promoted version: {MustBeatPromoted}", model, policy.Gates.Count, policy.MustBeatPromoted);
         return family!;
     }
+
+    /// <summary>
+    /// Finishes what writes that a crash may have cut short still owe, for those older than <paramref name="cutoff"/>
+    /// (younger ones are most likely being finished by the call that wrote them): registrations not yet announced,
+    /// auto-promotion attempts not yet made, promotions and rollbacks not yet applied to the versions or announced.
+    /// </summary>
+    /// <returns>How many it finished.</returns>
+    public async Task<int> FinishPendingAsync(DateTime cutoff, CancellationToken cancellationToken)
+    {
+        var finished = 0;
+        var versions = await store.Versions.FindAsync(v => v.AnnouncementPending || v.PendingPromotion != null, cancellationToken: cancellationToken);
+        foreach (var version in versions.Where(v => v.AnnouncementPending ? v.RegisteredAt < cutoff : v.PendingPromotion!.Since < cutoff))
+        {
+            await FinishAsync(version, cancellationToken);
+            finished++;
+        }
+        // One document per model, so reading them all is cheap.
+        var families = await store.Families.FindAsync(_ => true, cancellationToken: cancellationToken);
+        foreach (var family in families.Where(f => f.LastChange is { AnnouncementPending: true } change && change.At < cutoff))
+        {
+            await ApplyAsync(family.LastChange, cancellationToken);
+            await AnnounceAsync(family, cancellationToken);
+            finished++;
+        }
+        return finished;
+    }
+
+    /// <summary>Publishes the family's last change (ModelPromoted or ModelRolledBack) if it is still unannounced, then marks it announced.</summary>
+    private async Task AnnounceAsync(ModelFamily family, CancellationToken cancellationToken)
+    {
+        if (family.LastChange is not { AnnouncementPending: true } change)
+            return;
+        await PublishAsync(family.Id, change, cancellationToken);
+        await UpdateFamilyAsync(family.Id, f => Task.FromResult(f.LastChange is { AnnouncementPending: true } last && last.Revision == change.Revision
+            ? f with { LastChange = last with { AnnouncementPending = false } }
+            : null), cancellationToken);
+    }
+
+    /// <summary>A change about to be replaced by a newer one is announced first, so that no promotion or rollback goes unannounced.</summary>
+    private async Task AnnounceBeforeReplacingAsync(ModelFamily family)
+    {
+        if (family.LastChange is { AnnouncementPending: true } change)
+            await PublishAsync(family.Id, change, CancellationToken.None);
+    }
+
+    private Task PublishAsync(string model, StateChange change, CancellationToken cancellationToken) => change.Rollback
+        ? publisher.Publish(new ModelRolledBack(model, change.RetiredVersionId!, change.PromotedVersionId!, change.By, change.Reason, change.At), cancellationToken)
+        : publisher.Publish(new ModelPromoted(change.PromotedVersionId!, model, change.RetiredVersionId, change.By, change.Reason, change.At), cancellationToken);
 
     /// <summary>
     /// Makes the versions' states agree with a family change: the retired one first, so that no reader ever sees two

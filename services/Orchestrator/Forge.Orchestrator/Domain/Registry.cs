@@ -65,8 +65,27 @@ public sealed record ModelVersion : IDocument
     /// <summary>The family revision of the last promotion or rollback applied to this version's state; older ones are not applied again.</summary>
     public int StateRevision { get; init; }
 
+    /// <summary>
+    /// Set by the write that registers the version and cleared once ModelVersionRegistered is published: until then a
+    /// redelivered registration, or the registry's sweep, announces it again, so a crash in between loses no event.
+    /// </summary>
+    public bool AnnouncementPending { get; init; }
+
+    /// <summary>
+    /// An auto-promotion attempt owed to this version: set by the write that records its metrics (or registers it with
+    /// metrics), cleared once the attempt has ended, so a crash in between still gets its attempt.
+    /// </summary>
+    public PendingPromotion? PendingPromotion { get; init; }
+
     public double? Metric(string evalSet, string metric) =>
         Metrics.FirstOrDefault(m => m.EvalSet == evalSet)?.Values.TryGetValue(metric, out var value) == true ? value : null;
+}
+
+/// <summary>Why and since when a version is owed an auto-promotion attempt.</summary>
+public sealed record PendingPromotion
+{
+    public required string Reason { get; init; }
+    public DateTime Since { get; init; }
 }
 
 /// <summary>A promotion or rollback as the family recorded it, so that its effect on the versions can be (re)applied.</summary>
@@ -78,6 +97,10 @@ public sealed record StateChange
     public required string By { get; init; }
     public required string Reason { get; init; }
     public DateTime At { get; init; }
+    /// <summary>A rollback (announced as ModelRolledBack) rather than a promotion (ModelPromoted).</summary>
+    public bool Rollback { get; init; }
+    /// <summary>Set by the write that makes the change, cleared once its event is published (see <see cref="ModelVersion.AnnouncementPending"/>).</summary>
+    public bool AnnouncementPending { get; init; }
 }
 
 /// <summary>
