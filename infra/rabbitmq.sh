@@ -2,6 +2,7 @@
 # Installs (from Debian) and starts a local RabbitMQ on 127.0.0.1:5672, then waits until it answers.
 # Idempotent: does nothing but the readiness check when RabbitMQ already runs.
 # Every wait is bounded: after 90 s without a broker it prints the end of the broker's log and exits 1.
+# Once the broker answers, it tidies what earlier test runs left (see tidy below).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -14,8 +15,33 @@ if ! command -v rabbitmq-server >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
 fi
 
+# The tests' bus prefixes ("e2e-<hex>", "sweeps-<hex>", ...): each run declares its own queues and exchanges.
+test_names='^(e2e|sweeps|replicas|checkpoints)-[0-9a-f]{8,}[-.]'
+
+# Test runs' queues expire once unused (the tests set x-expires; this policy covers queues declared before they did).
+# Their exchanges, which nothing expires, are deleted once they lead nowhere: an exchange whose queue has expired
+# first, then the exchanges that only led to it, and so on; a run still going keeps its exchanges, which lead to its
+# queues. Best effort: a failure only leaves them.
+tidy() {
+  as_root timeout 30 rabbitmqctl -q set_policy --apply-to queues forge-test-queues "$test_names" '{"expires":600000}' >/dev/null 2>&1 || true
+  local total=0 deleted
+  for _ in 1 2 3 4 5 6; do
+    deleted=$(as_root timeout 60 rabbitmqctl eval "
+      Idle = [element(2, X) || X <- rabbit_exchange:list(<<\"/\">>),
+              re:run(element(4, element(2, X)), \"$test_names\") =/= nomatch,
+              rabbit_binding:list_for_source(element(2, X)) =:= []],
+      [rabbit_exchange:delete(Name, false, <<\"forge-tests\">>) || Name <- Idle],
+      length(Idle)." 2>/dev/null) || break
+    [[ "$deleted" =~ ^[0-9]+$ ]] && [ "$deleted" -gt 0 ] || break
+    total=$((total + deleted))
+  done
+  [ "$total" -gt 0 ] && echo "rabbitmq: removed ${total} exchanges left by earlier test runs"
+  return 0
+}
+
 if answers; then
   echo "rabbitmq: already answering on 127.0.0.1:5672"
+  tidy
   exit 0
 fi
 
@@ -38,6 +64,7 @@ started=$(date +%s)
 while [ $(( $(date +%s) - started )) -lt 90 ]; do
   if answers; then
     echo "rabbitmq: ready on 127.0.0.1:5672 after $(( $(date +%s) - started )) s"
+    tidy
     exit 0
   fi
   sleep 1
