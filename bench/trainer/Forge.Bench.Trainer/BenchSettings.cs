@@ -14,6 +14,10 @@ public sealed record BenchSettings
     public int FinalEvaluationBatches { get; init; } = 200;
     public int Threads { get; init; } = 2;
     public int Repeats { get; init; } = 3;
+    public int FirstSeed { get; init; } = 1337;
+
+    /// <summary>Whether Forge and the bare loop take turns step by step (see ForgeRun.RunInLockstep) rather than train one after the other.</summary>
+    public bool Lockstep { get; init; } = true;
 }
 
 public sealed record RunResult(
