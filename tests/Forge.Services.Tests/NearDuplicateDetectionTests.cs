@@ -73,6 +73,49 @@ public sealed class NearDuplicateDetectionTests : IDisposable
         Assert.True(falsePositives <= 0.01, $"false positives {falsePositives:P1} at J <= 0.5 over {farVerdicts.Length} pairs");
     }
 
+    [Fact]
+    public async Task TwoReplicasCleaningOneDatasetAtOnceKeepOnlyOneOfEachNearDuplicatePair()
+    {
+        var settings = new CleaningSettings { QualityFilters = false, ExactDedup = false };
+        // Two replicas: their own in-memory indexes, one store whose index writes take 50 ms (a remote server's round
+        // trip, say). Each pair's halves arrive at both at the same moment.
+        var store = new SlowWritesMetadataStore(_metadata, "cleaning_lsh", TimeSpan.FromMilliseconds(50));
+        var first = new Deduplicator(new CleaningStore(store), TimeProvider.System);
+        var second = new Deduplicator(new CleaningStore(store), TimeProvider.System);
+        var pairs = Enumerable.Range(0, 20).Select(_ => RandomWords(200)).Select(words => (Original: words, Near: (string[])[.. words, "amen"])).ToList();
+
+        var bothKept = 0;
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            var dataset = $"replicas-{i}";
+            var verdicts = await Task.WhenAll(
+                Task.Run(() => first.DeduplicateAsync(dataset, "a", Candidates("a", [pairs[i].Original]), settings, CancellationToken.None)),
+                Task.Run(() => second.DeduplicateAsync(dataset, "b", Candidates("b", [pairs[i].Near]), settings, CancellationToken.None)));
+            var kept = verdicts.Count(v => v[0] is null);
+            Assert.True(kept >= 1, $"pair {i}: both halves dropped");
+            if (kept == 2)
+                bothKept++;
+        }
+        Assert.Equal(0, bothKept);
+    }
+
+    [Fact]
+    public async Task AReplicaThatDiedHoldingADatasetsDedupLeaseHoldsUpTheOthersOnlyUntilItExpires()
+    {
+        var store = new CleaningStore(_metadata);
+        var expiry = DateTime.UtcNow.AddSeconds(1.5);
+        await store.DedupLeases.TryInsertAsync(new DedupLease { Id = "orphaned", Holder = "dead-replica", ExpiresAt = expiry });
+        var settings = new CleaningSettings { QualityFilters = false, ExactDedup = false };
+
+        var verdicts = await new Deduplicator(store, TimeProvider.System).DeduplicateAsync("orphaned", "a", Candidates("a", [RandomWords(50)]), settings, CancellationToken.None);
+
+        Assert.Null(verdicts[0]);
+        Assert.True(DateTime.UtcNow >= expiry, "near dedup went ahead while the dead replica's lease was still valid");
+        var released = await store.DedupLeases.GetAsync("orphaned");
+        Assert.NotEqual("dead-replica", released!.Holder);
+        Assert.True(released.ExpiresAt <= DateTime.UtcNow, "the lease was not given up after the batch");
+    }
+
     private static List<DedupCandidate> Candidates(string batch, IReadOnlyList<string[]> documents) =>
         documents.Select((words, i) => new DedupCandidate($"{batch}#{i}", string.Join(' ', words))).ToList();
 

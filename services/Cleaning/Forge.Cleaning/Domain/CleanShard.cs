@@ -48,6 +48,19 @@ public sealed record LshBatch : IDocument
 
 public sealed record LshEntry(string Owner, string Signature);
 
+/// <summary>
+/// Which cleaning replica is near-deduplicating a batch of the dataset right now (its id is the dataset's): the check
+/// against the dataset's index and the addition of the batch's documents to it must not interleave between replicas,
+/// or each would miss the other's near-duplicates. Held with a heartbeat; a holder that dies lets it expire.
+/// </summary>
+public sealed record DedupLease : IDocument
+{
+    public required string Id { get; init; }
+    public required string Holder { get; init; }
+    public DateTime ExpiresAt { get; init; }
+    public int Revision { get; init; }
+}
+
 /// <summary>A deleted source: shards from it are left out of versions sealed afterwards.</summary>
 public sealed record ExcludedSource : IDocument
 {
@@ -89,6 +102,7 @@ public sealed class CleaningStore(IMetadataStore store)
     public IDocumentCollection<DatasetCleaningSettings> Settings { get; } = store.Collection<DatasetCleaningSettings>("cleaning_settings");
     public IDocumentCollection<Fingerprint> Fingerprints { get; } = store.Collection<Fingerprint>("cleaning_fingerprints");
     public IDocumentCollection<LshBatch> LshBatches { get; } = store.Collection<LshBatch>("cleaning_lsh");
+    public IDocumentCollection<DedupLease> DedupLeases { get; } = store.Collection<DedupLease>("cleaning_dedup_leases");
     public IDocumentCollection<ExcludedSource> ExcludedSources { get; } = store.Collection<ExcludedSource>("cleaning_excluded_sources");
     public IDocumentCollection<DatasetVersion> Versions { get; } = store.Collection<DatasetVersion>("cleaning_versions");
     public IDocumentCollection<CleaningFailure> Failures { get; } = store.Collection<CleaningFailure>("cleaning_failures");

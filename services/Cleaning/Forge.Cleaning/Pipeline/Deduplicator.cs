@@ -13,7 +13,8 @@ public sealed record DedupCandidate(string Owner, string Text);
 /// batches, processes and restarts. Exact: a unique document per text hash (the store's unique id arbitrates races).
 /// Near: MinHash signatures with LSH banding; candidates that share a band are confirmed by their estimated Jaccard
 /// similarity. A document never counts as a duplicate of itself, so redelivering a batch changes nothing.
-/// Batches of one dataset are deduplicated one at a time in this process.
+/// Near dedup of one dataset's batches runs one batch at a time: in this process under a gate, and across cleaning
+/// replicas under the dataset's <see cref="DedupLease"/>.
 /// </summary>
 public sealed class Deduplicator(CleaningStore store, TimeProvider clock)
 {
@@ -21,6 +22,8 @@ public sealed class Deduplicator(CleaningStore store, TimeProvider clock)
     public const string NearDuplicate = "near-duplicate";
     private static readonly TimeSpan SyncOverlap = TimeSpan.FromMinutes(10);
     private readonly ConcurrentDictionary<string, DatasetIndex> _indexes = new();
+    /// <summary>This replica, as dedup leases name their holder: two instances in one process (tests) are two replicas.</summary>
+    private readonly string _replica = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
 
     public static string TextHash(string text) =>
         Convert.ToHexStringLower(XxHash128.Hash(MemoryMarshal.AsBytes(text.AsSpan())));
@@ -58,6 +61,7 @@ public sealed class Deduplicator(CleaningStore store, TimeProvider clock)
         await index.Gate.WaitAsync(cancellationToken);
         try
         {
+            await using var lease = await DedupLeaseHolder.AcquireAsync(store, datasetId, _replica, clock, cancellationToken);
             await index.SyncAsync(store, hasher, clock, SyncOverlap, cancellationToken);
             var kept = new List<LshEntry>();
             for (var i = 0; i < candidates.Count; i++)
