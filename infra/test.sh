@@ -14,7 +14,7 @@ infra/prerequisites.sh || exit 1
 # A server that cannot start is reported by the tests that need it (they skip, or fail under FORGE_REQUIRE_SERVERS=1).
 infra/rabbitmq.sh || echo "test: RabbitMQ is not available; its tests will say so"
 infra/s3-test-endpoint.sh || echo "test: the S3 test endpoint is not available; its tests will say so"
-infra/chromium.sh || echo "test: Chromium is not available; the dashboard's browser tests will skip"
+infra/chromium.sh || echo "test: Chromium is not available; the dashboard's browser tests will skip (fail under FORGE_REQUIRE_SERVERS=1)"
 
 echo "test: servers ready after $(elapsed)"
 

@@ -30,7 +30,9 @@ public sealed class DashboardForge : IAsyncLifetime
     public string BaseUrl => Client.BaseAddress!.ToString().TrimEnd('/');
     public PreparedData Data { get; private set; } = null!;
 
-    public static bool HasChromium => File.Exists(Chromium);
+    /// <summary>Whether the browser tests can run; under FORGE_REQUIRE_SERVERS=1 (CI, which installs it) a missing Chromium fails them instead.</summary>
+    public static bool HasChromium => File.Exists(Chromium)
+        || (TestServers.Required ? throw new InvalidOperationException($"{NoChromium} (FORGE_REQUIRE_SERVERS=1, so this fails instead of skipping)") : false);
 
     public async Task InitializeAsync()
     {
