@@ -12,7 +12,8 @@ namespace Forge.Cli;
 /// <c>forge build recipe.yaml</c>: runs a recipe as a build, with a progress bar per stage, prints a report (data kept
 /// and dropped, tokenizer, loss curve, evaluation, sample generations) and, in the embedded mode, leaves the system up
 /// for chat and feedback. With <c>--url</c> it drives a running Forge (the gateway) instead of starting one.
-/// Exit codes: 0 built and promoted, 1 the build failed or was cancelled, 2 the recipe was refused, 3 Forge could not be reached.
+/// Exit codes: 0 built and promoted, 1 the build failed or was cancelled, 2 the recipe was refused, 3 Forge could not be
+/// reached (or the embedded one could not start), 130 stopped by Ctrl+C or SIGTERM.
 /// </summary>
 public static class BuildCommand
 {
@@ -42,6 +43,7 @@ public static class BuildCommand
             }
             var asJson = parse.GetValue(json);
             WebApplication? embedded = null;
+            CancellationTokenSource? stopping = null;
             try
             {
                 var baseUrl = parse.GetValue(url);
@@ -54,8 +56,13 @@ public static class BuildCommand
                         ["Forge:DataPath"] = dataPath,
                         ["Serilog:MinimumLevel:Default"] = "Warning",
                     });
-                    await embedded.StartAsync(cancellationToken);
+                    if (await EmbeddedHost.TryStartAsync(embedded, "forge build", cancellationToken) is { } refused)
+                        return refused;
                     baseUrl = embedded.Urls.First();
+                    // Ctrl+C or SIGTERM reaches the embedded host's console lifetime, which only asks the host to stop:
+                    // follow that request here too, so the build's polling ends and the process exits.
+                    stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, embedded.Lifetime.ApplicationStopping);
+                    cancellationToken = stopping.Token;
                     if (!asJson)
                         AnsiConsole.MarkupLine($"[grey]Forge is up at {Markup.Escape(baseUrl)} (embedded; data in {Markup.Escape(dataPath)})[/]");
                 }
@@ -73,18 +80,27 @@ public static class BuildCommand
                 }
                 return code;
             }
-            catch (HttpRequestException e)
+            catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested)
             {
                 await Console.Error.WriteLineAsync($"forge build: cannot reach Forge: {e.Message}");
                 return 3;
+            }
+            catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or HttpRequestException)
+            {
+                await Console.Error.WriteLineAsync(embedded is null
+                    ? "forge build: stopped following the build; it goes on in the Forge at --url (forge runs cancel, or the dashboard, stops it)."
+                    : "forge build: stopped; the embedded Forge is shut down and the build stays where it was (its runs resume when Forge starts again on the same --data).");
+                return 130;
             }
             finally
             {
                 if (embedded is not null)
                 {
-                    await embedded.StopAsync(CancellationToken.None);
+                    using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                    await embedded.StopAsync(patience.Token);
                     await embedded.DisposeAsync();
                 }
+                stopping?.Dispose();
             }
         });
         return command;

@@ -27,6 +27,24 @@ public static class EmbeddedHost
         return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
     }
 
+    /// <summary>
+    /// Starts the host; when it cannot listen (the address is taken, as by another Forge), says so on standard error
+    /// and returns the exit code 3 instead of throwing. Null when it started.
+    /// </summary>
+    public static async Task<int?> TryStartAsync(WebApplication app, string command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await app.StartAsync(cancellationToken);
+            return null;
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            await Console.Error.WriteLineAsync($"{command}: cannot listen: {e.Message} Another Forge may be running there: stop it, or pass --urls with another address (http://127.0.0.1:0 takes a free port).");
+            return 3;
+        }
+    }
+
     public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });

@@ -18,7 +18,8 @@ public static class UpCommand
                 ["Urls"] = parse.GetValue(urls),
                 ["Forge:DataPath"] = dataPath,
             });
-            await app.StartAsync(cancellationToken);
+            if (await EmbeddedHost.TryStartAsync(app, "forge up", cancellationToken) is { } refused)
+                return refused;
             Console.WriteLine($"Forge is up at {string.Join(", ", app.Urls)} (data in {dataPath}; admin API key in {Path.Combine(dataPath, "admin.key")}). Press Ctrl+C to stop.");
             await app.WaitForShutdownAsync(cancellationToken);
             return 0;

@@ -13,10 +13,13 @@ namespace Forge.Recipes;
 /// </summary>
 internal static partial class ConfigSection
 {
-    /// <summary>The record with the fields the section sets; the fields in <paramref name="withheld"/> keep their defaults.</summary>
-    public static T Read<T>(YamlSection section, params IReadOnlyList<string> withheld) where T : class, new()
+    /// <summary>
+    /// <paramref name="defaults"/> (a copy) with the fields the section sets; the fields in <paramref name="withheld"/>
+    /// keep their defaults.
+    /// </summary>
+    public static T Read<T>(YamlSection section, T defaults, params IReadOnlyList<string> withheld) where T : class
     {
-        var config = new T();
+        var config = Copy(defaults);
         foreach (var property in Properties(typeof(T)))
         {
             if (withheld.Contains(property.Name) || section.Get(property.Name) is not { } node)
@@ -44,6 +47,9 @@ internal static partial class ConfigSection
                 section.Report(message);
         }
     }
+
+    private static T Copy<T>(T record) where T : class =>
+        System.Text.Json.JsonSerializer.Deserialize<T>(System.Text.Json.JsonSerializer.Serialize(record, RecipeJson.Options), RecipeJson.Options)!;
 
     [GeneratedRegex(@"\b[A-Z][A-Za-z0-9]*\b")]
     private static partial Regex PascalCaseWord();

@@ -30,7 +30,9 @@ public static class Extensions
             logger.ReadFrom.Configuration(builder.Configuration)
                 .Enrich.FromLogContext()
                 .Enrich.WithProperty("Service", options.ServiceName)
-                .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Service} {SourceContext}: {Message:lj} {RequestId}{NewLine}{Exception}");
+                .WriteTo.Console(
+                    outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Service} {SourceContext}: {Message:lj} {RequestId}{NewLine}{Exception}",
+                    standardErrorFromLevel: options.LogsToStandardError ? Serilog.Events.LogEventLevel.Verbose : null);
             if (builder.Configuration["Seq:ServerUrl"] is { Length: > 0 } seqUrl)
                 logger.WriteTo.Seq(seqUrl, apiKey: builder.Configuration["Seq:ApiKey"]);
         });

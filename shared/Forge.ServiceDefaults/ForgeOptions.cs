@@ -32,6 +32,12 @@ public sealed record ForgeOptions
     /// <summary>Prepended to every queue and exchange name, so several Forge installations (or test runs) can share one broker.</summary>
     public string BusPrefix { get; init; } = "";
 
+    /// <summary>
+    /// Logs go to standard error instead of standard output: for the `forge` command, whose standard output is its
+    /// own (the JSON of `--json`, the progress and report) and must stay clean.
+    /// </summary>
+    public bool LogsToStandardError { get; init; }
+
     /// <summary>The largest request body a service accepts, in bytes.</summary>
     public long MaxRequestBodyBytes { get; init; } = 32L * 1024 * 1024;
 

@@ -230,6 +230,24 @@ public sealed class BuildTests(EmbeddedForge forge) : IClassFixture<EmbeddedForg
     }
 
     [Fact]
+    public async Task ADatasetTooSmallToSplitFailsAtTokenizeSayingWhyInsteadOfWaiting()
+    {
+        // One short document: the split puts it whole on one side, and the other is empty.
+        File.WriteAllText(Path.Combine(_folder.Path, "one.txt"), new CorpusGenerator(5).Document(80));
+        var recipe = Recipe("onedoc").Replace("    - path: corpus\n      separator: \"%\"", "    - path: one.txt", StringComparison.Ordinal);
+        Assert.Contains("path: one.txt", recipe, StringComparison.Ordinal);
+
+        var failed = await FinishedAsync((await SubmitAsync(recipe, HttpStatusCode.Accepted)).GetProperty("id").GetString()!);
+
+        Assert.Equal("Failed", failed.GetProperty("state").GetString());
+        var failure = failed.GetProperty("failure").GetString()!;
+        Assert.StartsWith("tokenize:", failure, StringComparison.Ordinal);
+        Assert.Contains("split of onedoc", failure, StringComparison.Ordinal);
+        Assert.Contains("is empty", failure, StringComparison.Ordinal);
+        Assert.Equal("Pending", failed.GetProperty("stages").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "pretrain").GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task ARunningBuildCanBeCancelled()
     {
         WriteCorpus(50);

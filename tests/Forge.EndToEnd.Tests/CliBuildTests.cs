@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Forge.Testing;
 
@@ -90,6 +91,69 @@ public sealed class CliBuildTests(EmbeddedForge forge) : IClassFixture<EmbeddedF
         var unauthorised = await ForgeAsync("build", recipe, "--url", forge.Client.BaseAddress!.ToString(), "--key", "fk_nope_nope", "--json");
         Assert.Equal(3, unauthorised.ExitCode);
         Assert.Contains("401", unauthorised.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARecipeOfANameAndAPlainTextFileBuildsWithTheDefaults()
+    {
+        // One text file, as a user's first try would be: a book's worth of paragraphs, no separators, no settings.
+        var generator = new CorpusGenerator(11);
+        File.WriteAllText(Path.Combine(_folder.Path, "book.txt"), string.Join("\n\n", Enumerable.Range(0, 3000).Select(_ => generator.Document(50))));
+        var recipe = Path.Combine(_folder.Path, "book.yaml");
+        File.WriteAllText(recipe, "name: book\ndata: book.txt\n");
+
+        var result = await CliProcess.RunAsync(_folder.Path, null, TimeSpan.FromMinutes(8), "build", recipe, "--url", forge.Client.BaseAddress!.ToString(), "--key", forge.AdminKey, "--json");
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Error}\n{result.Output}");
+        var report = result.Json.GetProperty("report");
+        // The file became many documents, so both sides of the split have some.
+        Assert.True(report.GetProperty("cleaning").GetProperty("documentsOut").GetInt64() > 50, report.GetProperty("cleaning").ToString());
+        Assert.Equal(1000, report.GetProperty("training").GetProperty("steps").GetInt64());
+        Assert.True(report.GetProperty("metrics").GetProperty("validation.perplexity").GetDouble() > 1);
+    }
+
+    [Fact]
+    public async Task AnEmbeddedBuildStopsOnSigtermAndATakenAddressIsAClearError()
+    {
+        var recipe = WriteRecipe("cli-stopped", TinyModel).Replace(".yaml", "-long.yaml", StringComparison.Ordinal);
+        File.WriteAllText(recipe, File.ReadAllText(recipe.Replace("-long.yaml", ".yaml", StringComparison.Ordinal))
+            .Replace("maxSteps: 20", "maxSteps: 1000000", StringComparison.Ordinal).Replace("decaySteps: 20", "decaySteps: 1000000", StringComparison.Ordinal));
+        var port = TestServers.FreePort();
+        var data = Path.Combine(_folder.Path, "embedded");
+        string[] arguments = ["build", recipe, "--urls", $"http://127.0.0.1:{port}", "--data", data, "--json"];
+        using var build = CliProcess.Start(_folder.Path, arguments);
+        var output = build.StandardOutput.ReadToEndAsync();
+        var error = build.StandardError.ReadToEndAsync();
+        build.StandardInput.Close();
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        await Eventually.WaitAsync(async () =>
+        {
+            try
+            {
+                client.DefaultRequestHeaders.Authorization ??= File.Exists(Path.Combine(data, "admin.key"))
+                    ? new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(data, "admin.key")).Trim())
+                    : null;
+                return (await client.GetFromJsonAsync<JsonElement>("api/trainer/runs")).EnumerateArray().Any(r => r.GetProperty("state").GetString() == "Running");
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, running => running, TimeSpan.FromMinutes(2), "the embedded build's run to be training");
+
+        // A second Forge on the same address is refused with a message, not a stack trace.
+        var taken = await CliProcess.RunAsync(_folder.Path, null, "up", "--urls", $"http://127.0.0.1:{port}", "--data", Path.Combine(_folder.Path, "other"));
+        Assert.Equal(3, taken.ExitCode);
+        Assert.Contains("cannot listen", taken.Error, StringComparison.Ordinal);
+
+        CliProcess.Terminate(build);
+        var stopped = await CliProcess.FinishAsync(build, output, error, TimeSpan.FromMinutes(1), arguments);
+        Assert.True(stopped.ExitCode == 130, $"exit {stopped.ExitCode}: {stopped.Error}");
+        Assert.Contains("stopped", stopped.Error, StringComparison.Ordinal);
+        // The embedded Forge's logs (its first start announces the admin key) go to standard error: with --json,
+        // standard output is the JSON alone.
+        Assert.Contains("admin API key", stopped.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("admin API key", stopped.Output, StringComparison.Ordinal);
     }
 
     public void Dispose() => _folder.Dispose();

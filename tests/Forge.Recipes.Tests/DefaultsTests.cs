@@ -26,8 +26,9 @@ public sealed class DefaultsTests : IDisposable
         Assert.Null(recipe.CleaningJson);
         Assert.Equal(("bpe", 2048, 2), (recipe.Tokenizer.Kind, recipe.Tokenizer.VocabularySize, recipe.Tokenizer.MinFrequency));
         Assert.Equal(["<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>"], recipe.Tokenizer.SpecialTokens);
-        Assert.Equal(new GptConfig { VocabularySize = 0 }, recipe.Model);
-        Assert.Equal(new TrainingConfig(), recipe.Training);
+        // Sized for a CPU: a few minutes of training, not GPT-2 small's hours.
+        Assert.Equal(new GptConfig { VocabularySize = 0, Layers = 4, Heads = 4, Width = 128, ContextLength = 128, Dropout = 0, Bias = false }, recipe.Model);
+        Assert.Equal(new TrainingConfig { BatchSize = 16, MaxSteps = 1000, DecaySteps = 1000, CheckpointInterval = 250 }, recipe.Training);
         Assert.Null(recipe.FineTuning);
         Assert.Empty(recipe.EvalSets);
         Assert.Empty(recipe.Gates);
@@ -164,8 +165,9 @@ public sealed class DefaultsTests : IDisposable
               device: cpu
             """);
 
-        Assert.Equal(new GptConfig { VocabularySize = 0, Architecture = ModelArchitecture.Lstm, Layers = 2, Width = 256 }, recipe.Model);
-        Assert.Equal(new TrainingConfig { MaxSteps = 10_000, LearningRate = 3e-4, Device = "cpu" }, recipe.Training);
+        Assert.Equal(RecipeDefaults.Model with { Architecture = ModelArchitecture.Lstm, Layers = 2, Width = 256 }, recipe.Model);
+        // The cosine follows maxSteps unless decaySteps is given.
+        Assert.Equal(RecipeDefaults.Training with { MaxSteps = 10_000, DecaySteps = 10_000, LearningRate = 3e-4, Device = "cpu" }, recipe.Training);
     }
 
     [Fact]

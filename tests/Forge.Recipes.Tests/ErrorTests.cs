@@ -151,7 +151,7 @@ public sealed class ErrorTests : IDisposable
 
         RecipeAssert.HasError(result, 4, 10, "model.heads", "heads (6) must divide width (128): each head gets width / heads channels");
         RecipeAssert.HasError(result, 6, 12, "model.dropout", "dropout must be in [0, 1)");
-        RecipeAssert.HasError(result, 8, 16, "training.warmupSteps", "decaySteps (2000) must come after warmupSteps (3000)");
+        RecipeAssert.HasError(result, 8, 16, "training.warmupSteps", "decaySteps (1000) must come after warmupSteps (3000)");
         RecipeAssert.HasError(result, 9, 20, "training.minLearningRate", "must not exceed learningRate");
         Assert.Equal(4, result.Errors.Count);
     }
@@ -168,7 +168,7 @@ public sealed class ErrorTests : IDisposable
               decaySteps: 50
             """);
 
-        RecipeAssert.HasError(result, 4, 10, "model.heads", "heads (5) must divide width (768)");
+        RecipeAssert.HasError(result, 4, 10, "model.heads", "heads (5) must divide width (128)");
         RecipeAssert.HasError(result, 6, 15, "training.decaySteps", "decaySteps (50) must come after warmupSteps (100)");
     }
 

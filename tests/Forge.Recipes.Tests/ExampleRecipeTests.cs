@@ -48,7 +48,7 @@ public sealed class ExampleRecipeTests
 
         Assert.Equal("char", recipe.Tokenizer.Kind);
         Assert.Equal(new GptConfig { VocabularySize = 0, Layers = 4, Heads = 4, Width = 128, ContextLength = 64, Dropout = 0, Bias = false }, recipe.Model);
-        Assert.Equal(new TrainingConfig { BatchSize = 12, MaxSteps = 2000, DecaySteps = 2000, LearningRate = 1e-3, MinLearningRate = 1e-4, WarmupSteps = 100 }, recipe.Training);
+        Assert.Equal(new TrainingConfig { BatchSize = 12, MaxSteps = 2000, DecaySteps = 2000, LearningRate = 1e-3, MinLearningRate = 1e-4, WarmupSteps = 100, CheckpointInterval = 250 }, recipe.Training);
     }
 
     [Fact]

@@ -13,8 +13,11 @@ public sealed record IngestionLimits
     public int MaxLineBytes { get; init; } = 1024 * 1024;
     /// <summary>The largest NDJSON stream or multipart upload body (413 beyond).</summary>
     public long MaxStreamBytes { get; init; } = 16L * 1024 * 1024 * 1024;
-    /// <summary>Text longer than this (a book, a long page) is split into documents at paragraph boundaries.</summary>
-    public int MaxDocumentBytes { get; init; } = 1024 * 1024;
+    /// <summary>
+    /// Text longer than this (a book, a long page) is split into documents at paragraph boundaries. Documents are the
+    /// unit of the train/validation split and of dedup, so a book must become many: 16 KiB is a few pages.
+    /// </summary>
+    public int MaxDocumentBytes { get; init; } = 16 * 1024;
     /// <summary>Markdown, HTML and PDF files are parsed whole, so they are limited to this size after decompression.</summary>
     public long MaxParsedFileBytes { get; init; } = 64L * 1024 * 1024;
     /// <summary>How many line errors a response lists (all are counted).</summary>

@@ -102,10 +102,23 @@ public sealed class BuildEventsConsumer(BuildStore store, RegistryStore registry
     public Task Consume(ConsumeContext<DatasetTokenized> context)
     {
         var m = context.Message;
-        return ForBuildsOf(b => b.TokenizerId == m.TokenizerId, b => b.DatasetVersion != m.DatasetVersion || b.TrainShards.Count > 0 ? null : builds.Complete(
-            b with { TrainShards = [.. m.TrainShards], ValidationShards = [.. m.ValidationShards], TrainTokens = m.TrainTokens },
-            "tokenize", $"{m.TrainTokens:N0} training and {m.ValidationTokens:N0} validation tokens"), context);
+        return ForBuildsOf(b => b.TokenizerId == m.TokenizerId, b => b.DatasetVersion != m.DatasetVersion || b.TrainShards.Count > 0 ? null
+            // Every version is measured on its held-out tokens and trained on the rest: an empty side would stall the build later.
+            : EmptySplit(m) is { } empty ? (b.State == BuildState.Running ? builds.Fail(b, "tokenize", empty) : null)
+            : builds.Complete(
+                b with { TrainShards = [.. m.TrainShards], ValidationShards = [.. m.ValidationShards], TrainTokens = m.TrainTokens },
+                "tokenize", $"{m.TrainTokens:N0} training and {m.ValidationTokens:N0} validation tokens"), context);
     }
+
+    private static string? EmptySplit(DatasetTokenized m) =>
+        (m.TrainTokens, m.ValidationTokens) switch
+        {
+            (0, _) or (_, 0) => $"the {(m.TrainTokens == 0 ? "training" : "validation")} split of {m.DatasetVersion} is empty " +
+                $"({m.TrainTokens:N0} training and {m.ValidationTokens:N0} validation tokens): documents are split whole, by their hash, " +
+                "so a dataset of few documents can leave one side empty; add documents (plain text becomes one document per 16 KiB) " +
+                "or change data.validationFraction",
+            _ => null,
+        };
 
     public Task Consume(ConsumeContext<TrainingRunProgressed> context)
     {
