@@ -56,25 +56,32 @@ public static class TestServers
     private static (string?, string) Missing(string reason) =>
         Required ? throw new InvalidOperationException($"{reason} (FORGE_REQUIRE_SERVERS=1, so this fails instead of skipping)") : (null, reason);
 
+    /// <summary>
+    /// Whether the endpoint accepts a connection within a few tries over about ten seconds: on a two-core machine busy
+    /// with other tests' processes, one attempt with a short wait can miss a server that is there.
+    /// </summary>
     private static bool Reachable(string endpoint)
     {
         var colon = endpoint.LastIndexOf(':');
         var host = endpoint[..colon];
         var port = int.Parse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        try
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            using var client = new TcpClient();
-            var connect = client.ConnectAsync(host, port);
-            return connect.Wait(TimeSpan.FromSeconds(2)) && client.Connected;
+            try
+            {
+                using var client = new TcpClient();
+                if (client.ConnectAsync(host, port).Wait(TimeSpan.FromSeconds(3)) && client.Connected)
+                    return true;
+            }
+            catch (AggregateException)
+            {
+            }
+            catch (SocketException)
+            {
+            }
+            Thread.Sleep(500);
         }
-        catch (AggregateException)
-        {
-            return false;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
+        return false;
     }
 }
 

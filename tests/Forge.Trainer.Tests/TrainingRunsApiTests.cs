@@ -63,11 +63,13 @@ public sealed class TrainingRunsApiTests(TrainerHost host) : IClassFixture<Train
         Assert.Equal(3, folders.Count);
     }
 
-    [Fact]
-    public async Task ARunningRunCanBeCancelled()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)] // a checkpoint (whose write is also a heartbeat) every few steps: the request is still seen
+    public async Task ARunningRunCanBeCancelled(int checkpointEvery)
     {
-        var train = await host.UploadShardAsync("tokens/cancel/train.bin", 20);
-        var (_, run) = await SubmitAsync(new { model = TinyModel(), training = ShortTraining(steps: 100_000, checkpointEvery: 0), trainShards = new[] { train } });
+        var train = await host.UploadShardAsync($"tokens/cancel-{checkpointEvery}/train.bin", 20);
+        var (_, run) = await SubmitAsync(new { model = TinyModel(), training = ShortTraining(steps: 100_000, checkpointEvery: checkpointEvery), trainShards = new[] { train } });
         var runId = run.GetProperty("id").GetString();
         await Eventually.WaitAsync(() => host.Client.GetFromJsonAsync<JsonElement>($"/api/trainer/runs/{runId}"), r => r.GetProperty("step").GetInt64() > 0, TimeSpan.FromSeconds(60), "training to start");
 

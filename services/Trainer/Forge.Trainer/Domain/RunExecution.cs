@@ -121,15 +121,15 @@ public sealed class RunExecution(RunLeases leases, ArtifactCheckpoints checkpoin
             if (training.CheckpointInterval > 0 && loop.Step % training.CheckpointInterval == 0 && loop.Step < training.MaxSteps)
                 run = await CheckpointAsync(run, loop, epoch, BeatAsync);
             if (lastBeat.Elapsed >= options.HeartbeatInterval)
-            {
                 run = await BeatAsync();
-                if (run.CancelRequested)
-                {
-                    await leases.UpdateAsync(run.Id, epoch, r => r with { State = RunState.Cancelled, FinishedAt = Now() }, CancellationToken.None);
-                    await bus.Publish(new TrainingRunCancelled(run.Id, loop.Step), CancellationToken.None);
-                    logger.LogInformation("Run {RunId} cancelled at step {Step}", run.Id, loop.Step);
-                    return;
-                }
+            // Every write of the run (a heartbeat, a checkpoint's, which also counts as a heartbeat) reads it back, and
+            // with it a cancel request: checked after each, so frequent checkpoints cannot keep it from being seen.
+            if (run.CancelRequested)
+            {
+                await leases.UpdateAsync(run.Id, epoch, r => r with { State = RunState.Cancelled, FinishedAt = Now() }, CancellationToken.None);
+                await bus.Publish(new TrainingRunCancelled(run.Id, loop.Step), CancellationToken.None);
+                logger.LogInformation("Run {RunId} cancelled at step {Step}", run.Id, loop.Step);
+                return;
             }
         }
 
