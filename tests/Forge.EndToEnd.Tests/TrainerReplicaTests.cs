@@ -76,6 +76,9 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
         using var client = new HttpClient { BaseAddress = first.Address };
         var runId = await SubmitAsync(client, steps: 600, checkpointEvery: 50);
         await WaitForAsync(client, runId, r => r.GetProperty("step").GetInt64() >= 130 && r.GetProperty("checkpoints").GetArrayLength() >= 2, TimeSpan.FromSeconds(120), "trainer-a to pass two checkpoints");
+        // The newest checkpoint recorded just before the kill (one more may land between this read and the kill).
+        var beforeKill = await client.GetFromJsonAsync<JsonElement>($"/api/trainer/runs/{runId}");
+        var newestBeforeKill = beforeKill.GetProperty("checkpoints").EnumerateArray().Max(c => c.GetProperty("step").GetInt64());
 
         await first.KillAsync();
         var second = await StartTrainerAsync("trainer-b");
@@ -90,6 +93,8 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
         var (killed, resumed) = (segments[0], segments[1]);
         var resumedFrom = resumed.GetProperty("fromStep").GetInt64();
         Assert.True(resumedFrom > 0 && resumedFrom % 50 == 0, $"resumed from step {resumedFrom}, a checkpoint");
+        // From the newest checkpoint, not an older one: nothing trained after it is redone.
+        Assert.True(resumedFrom >= newestBeforeKill && resumedFrom <= newestBeforeKill + 50, $"resumed from step {resumedFrom}; the newest checkpoint before the kill was {newestBeforeKill}");
         Assert.True(resumedFrom <= killed.GetProperty("toStep").GetInt64() + 50);
         // Never at once: the successor claimed only after the killed trainer's lease ran out.
         Assert.True(resumed.GetProperty("startedAt").GetDateTime() >= killed.GetProperty("lastBeatAt").GetDateTime() + Lease);
