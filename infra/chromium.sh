@@ -12,5 +12,5 @@ if ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 echo "chromium: installing chromium"
-as_root apt-get update -qq
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+as_root timeout 600 apt-get -o DPkg::Lock::Timeout=120 update -qq
+as_root timeout 900 env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq chromium >/dev/null

@@ -8,5 +8,5 @@ if ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 echo "fortunes: installing Debian's fortunes package (the main job's corpus)" >&2
-as_root apt-get update -qq
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fortunes >/dev/null
+as_root timeout 600 apt-get -o DPkg::Lock::Timeout=120 update -qq
+as_root timeout 900 env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq fortunes >/dev/null

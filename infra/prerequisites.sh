@@ -17,6 +17,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
   echo "prerequisites: installing ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  as_root timeout 600 apt-get -o DPkg::Lock::Timeout=120 update -qq
+  as_root timeout 900 env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq "${missing[@]}" >/dev/null
 fi

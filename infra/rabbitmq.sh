@@ -11,8 +11,8 @@ answers() { timeout 3 bash -c '</dev/tcp/127.0.0.1/5672' 2>/dev/null; }
 
 if ! command -v rabbitmq-server >/dev/null 2>&1; then
   echo "rabbitmq: installing Debian's rabbitmq-server"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+  as_root timeout 600 apt-get -o DPkg::Lock::Timeout=120 update -qq
+  as_root timeout 900 env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq rabbitmq-server >/dev/null
 fi
 
 # The tests' bus prefixes ("e2e-<hex>", "sweeps-<hex>", ...): each run declares its own queues and exchanges.
