@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Forge.Testing;
 
 namespace Forge.EndToEnd.Tests;
 
@@ -208,6 +209,36 @@ public sealed class InferenceApiTests(ServingForge forge) : IClassFixture<Servin
             Assert.Contains(route, paths);
         using var docs = await anonymous.GetAsync("/docs");
         Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+    }
+
+    [Fact]
+    public async Task ACandidateVersionIsServedByItsIdWhileTheModelsNameStaysOnThePromotedOne()
+    {
+        // A second version of the model, registered and not promoted (the promoted one's checkpoint under another run).
+        var promoted = await Client.GetFromJsonAsync<JsonElement>($"/api/orchestrator/models/{forge.VersionId}");
+        using var registered = await Client.PostAsJsonAsync("/api/orchestrator/models", new
+        {
+            model = ServingForge.Model,
+            runId = "candidate-run",
+            checkpointKey = promoted.GetProperty("checkpointKey").GetString(),
+            tokenizerId = promoted.GetProperty("tokenizerId").GetString(),
+            datasetVersions = promoted.GetProperty("datasetVersions"),
+            by = "tests",
+        });
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        var candidate = (await registered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Assert.NotEqual(forge.VersionId, candidate);
+        await Eventually.WaitAsync(() => Client.GetFromJsonAsync<JsonElement>("/api/inference/models"),
+            m => m.GetProperty("versions").EnumerateArray().Any(v => v.GetString() == candidate),
+            TimeSpan.FromSeconds(20), "the inference service to know the candidate");
+
+        var byId = await PostJsonAsync("/api/inference/completions", new { prompt = "the river", maxTokens = 8, temperature = 0, model = candidate });
+        var byName = await PostJsonAsync("/api/inference/completions", new { prompt = "the river", maxTokens = 8, temperature = 0, model = ServingForge.Model });
+
+        Assert.Equal(candidate, byId.GetProperty("modelVersionId").GetString());
+        Assert.Equal(forge.VersionId, byName.GetProperty("modelVersionId").GetString());
+        // The same weights under both ids: the same greedy text.
+        Assert.Equal(byName.GetProperty("output").GetString(), byId.GetProperty("output").GetString());
     }
 
     private async Task<JsonElement> PostJsonAsync(string path, object body)
