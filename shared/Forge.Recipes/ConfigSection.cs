@@ -14,12 +14,12 @@ namespace Forge.Recipes;
 internal static partial class ConfigSection
 {
     /// <summary>
-    /// <paramref name="defaults"/> (a copy) with the fields the section sets; the fields in <paramref name="withheld"/>
-    /// keep their defaults.
+    /// A new record from <paramref name="defaults"/> with the fields the section sets; the fields in
+    /// <paramref name="withheld"/> keep their defaults. The record is written in place, so it must be a fresh one.
     /// </summary>
-    public static T Read<T>(YamlSection section, T defaults, params IReadOnlyList<string> withheld) where T : class
+    public static T Read<T>(YamlSection section, Func<T> defaults, params IReadOnlyList<string> withheld) where T : class
     {
-        var config = Copy(defaults);
+        var config = defaults();
         foreach (var property in Properties(typeof(T)))
         {
             if (withheld.Contains(property.Name) || section.Get(property.Name) is not { } node)
@@ -47,9 +47,6 @@ internal static partial class ConfigSection
                 section.Report(message);
         }
     }
-
-    private static T Copy<T>(T record) where T : class =>
-        System.Text.Json.JsonSerializer.Deserialize<T>(System.Text.Json.JsonSerializer.Serialize(record, RecipeJson.Options), RecipeJson.Options)!;
 
     [GeneratedRegex(@"\b[A-Z][A-Za-z0-9]*\b")]
     private static partial Regex PascalCaseWord();

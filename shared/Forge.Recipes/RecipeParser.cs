@@ -280,7 +280,7 @@ internal sealed partial class RecipeParser(string baseFolder, bool checkPaths, R
     private static GptConfig ReadModel(YamlSection section, TokenizerSettings tokenizer)
     {
         var vocabularySize = JsonNamingPolicy.CamelCase.ConvertName(nameof(GptConfig.VocabularySize));
-        var model = ConfigSection.Read(section, RecipeDefaults.Model, vocabularySize);
+        var model = ConfigSection.Read(section, () => RecipeDefaults.Model with { }, vocabularySize);
         if (section.Has(vocabularySize))
             section.Report(vocabularySize, "is not a model field: the model's vocabulary is the tokenizer's (set tokenizer.vocabularySize)");
         // Judged with a stand-in vocabulary, which the tokenizer section checks: the real size is known only once the tokenizer is trained.
@@ -290,7 +290,7 @@ internal sealed partial class RecipeParser(string baseFolder, bool checkPaths, R
 
     private static TrainingConfig ReadTraining(YamlSection section)
     {
-        var training = ConfigSection.Read(section, RecipeDefaults.Training);
+        var training = ConfigSection.Read(section, () => RecipeDefaults.Training with { });
         // The cosine ends where the run ends unless the recipe says otherwise.
         if (section.Has("maxSteps") && !section.Has("decaySteps"))
             training = training with { DecaySteps = training.MaxSteps };

@@ -30,13 +30,9 @@ public sealed class ServicesHost : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = _data.Path });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var builder = LoopbackApp.CreateBuilder(_data.Path, new Dictionary<string, string?>
         {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Forge:DataPath"] = _data.Path,
             ["Forge:MaxRequestBodyBytes"] = BodyLimit.ToString(CultureInfo.InvariantCulture),
-            ["Serilog:MinimumLevel:Default"] = "Warning",
         });
         builder.Services.AddSingleton(Events);
         builder.AddServiceDefaults();

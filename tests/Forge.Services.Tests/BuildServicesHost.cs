@@ -31,12 +31,8 @@ public sealed class BuildServicesHost : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = _data.Path });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var builder = LoopbackApp.CreateBuilder(_data.Path, new Dictionary<string, string?>
         {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Forge:DataPath"] = _data.Path,
-            ["Serilog:MinimumLevel:Default"] = "Warning",
             ["Ingestion:BatchDocuments"] = "2",
             ["Builds:SealWait"] = Wait.ToString(),
             ["Builds:SealRetryInterval"] = "00:00:00.100",

@@ -27,13 +27,7 @@ public sealed class DiskFullTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = _data.Path });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Forge:DataPath"] = _data.Path,
-            ["Serilog:MinimumLevel:Default"] = "Warning",
-        });
+        var builder = LoopbackApp.CreateBuilder(_data.Path);
         builder.AddServiceDefaults();
         builder.AddIngestion();
         builder.AddForgeBus(bus => bus.AddIngestionConsumers());

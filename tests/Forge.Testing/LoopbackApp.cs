@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Forge.Testing;
@@ -17,6 +18,25 @@ public sealed class LoopbackApp : IAsyncDisposable
     public WebApplication App { get; }
     public HttpClient Client { get; }
     public IServiceProvider Services => App.Services;
+
+    /// <summary>
+    /// A builder for services under test: a free 127.0.0.1 port, the embedded stores under <paramref name="dataPath"/>,
+    /// logs from warnings up, and <paramref name="settings"/> on top.
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder(string dataPath, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = dataPath });
+        var configuration = new Dictionary<string, string?>
+        {
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Forge:DataPath"] = dataPath,
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            configuration[key] = value;
+        builder.Configuration.AddInMemoryCollection(configuration);
+        return builder;
+    }
 
     /// <summary>Starts <paramref name="app"/>, which must be configured with Urls http://127.0.0.1:0.</summary>
     public static async Task<LoopbackApp> StartAsync(WebApplication app, TimeSpan? timeout = null)

@@ -23,6 +23,7 @@ public static class Extensions
         builder.Services.AddHostedService<EvaluatorStartup>();
         builder.Services.AddSingleton<HeldOutEvaluator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HeldOutEvaluator>());
+        builder.Services.AddHostedService<HeldOutSweep>();
         return builder.AddForgeStorage();
     }
 

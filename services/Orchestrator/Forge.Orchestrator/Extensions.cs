@@ -20,8 +20,7 @@ public static class Extensions
         builder.Services.AddSingleton<RegistryStore>();
         builder.Services.AddSingleton(builder.Configuration.GetSection(RetrainingOptions.Section).Get<RetrainingOptions>() ?? new RetrainingOptions());
         builder.Services.AddScoped<ModelRegistry>();
-        builder.Services.AddSingleton<RegistrySweeper>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<RegistrySweeper>());
+        builder.Services.AddHostedService<RegistrySweeper>();
         builder.Services.AddHostedService<OrchestratorStartup>();
         builder.Services.AddSingleton<BuildStore>();
         builder.Services.AddScoped<BuildManager>();

@@ -1,3 +1,4 @@
+using Forge.ServiceDefaults;
 using Forge.Serving;
 using System.Collections.Concurrent;
 using System.Text;
@@ -19,7 +20,7 @@ namespace Forge.Evaluator.Domain;
 /// per byte (so models with different tokenizers compare), as the eval set "validation". Runs one version at a time in
 /// the background. The work is durable: the registration's consumer stores a <see cref="HeldOutMeasurement"/> before
 /// acknowledging the message, and it is deleted only after EvaluationCompleted is published, so a crash or restart at
-/// any point leaves it to be picked up again (at start and by the sweep every <see cref="Interval"/>). A version
+/// any point leaves it to be picked up again (at start and every <see cref="Interval"/> by <see cref="HeldOutSweep"/>). A version
 /// already measured is not measured again: only its evaluation is announced again.
 /// </summary>
 public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifacts, IBus bus, TimeProvider clock, ILogger<HeldOutEvaluator> logger) : BackgroundService
@@ -43,7 +44,6 @@ public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifa
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var sweep = SweepAsync(stoppingToken);
         await foreach (var versionId in _queue.Reader.ReadAllAsync(stoppingToken))
         {
             try
@@ -60,26 +60,6 @@ public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifa
                 _queued.TryRemove(versionId, out _);
             }
         }
-        await sweep;
-    }
-
-    /// <summary>Queues every stored measurement now (those a stopped process left) and again every <see cref="Interval"/> (those that failed).</summary>
-    private async Task SweepAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, clock);
-        do
-        {
-            try
-            {
-                foreach (var id in await store.HeldOutMeasurements.FindIdsAsync(_ => true, stoppingToken))
-                    Enqueue(id);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(e, "Could not read the pending held-out measurements; trying again in {Interval}", Interval);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
     private async Task RecordFailureAsync(string versionId, Exception error)
@@ -171,5 +151,22 @@ public sealed class HeldOutEvaluator(EvaluatorStore store, IArtifactStore artifa
             bytes += Encoding.UTF8.GetByteCount(tokenizer.Decode(Array.ConvertAll(ids, id => (int)id)));
         }
         return bytes;
+    }
+}
+
+/// <summary>
+/// Queues every stored held-out measurement with the evaluator: at start (those a stopped process left) and every
+/// <see cref="HeldOutEvaluator.Interval"/> (those that failed and wait for another attempt).
+/// </summary>
+public sealed class HeldOutSweep(HeldOutEvaluator evaluator, EvaluatorStore store, TimeProvider clock, ILogger<HeldOutSweep> logger) : PeriodicSweep(clock, logger)
+{
+    protected override TimeSpan Interval => HeldOutEvaluator.Interval;
+    protected override bool SweepAtStart => true;
+    protected override string Name => "held-out measurement sweep";
+
+    protected override async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        foreach (var id in await store.HeldOutMeasurements.FindIdsAsync(_ => true, cancellationToken))
+            evaluator.Enqueue(id);
     }
 }

@@ -17,16 +17,12 @@ public sealed class RegistrySweeper(IServiceScopeFactory scopes, TimeProvider cl
     protected override TimeSpan Interval => TimeSpan.FromSeconds(5);
     protected override string Name => "registry sweep";
 
-    protected override async Task SweepAsync(CancellationToken cancellationToken) => await FinishPendingAsync(cancellationToken);
-
-    /// <summary>Finishes the pending registry work older than the grace period; returns how much it finished.</summary>
-    public async Task<int> FinishPendingAsync(CancellationToken cancellationToken)
+    protected override async Task SweepAsync(CancellationToken cancellationToken)
     {
         using var scope = scopes.CreateScope();
         var registry = scope.ServiceProvider.GetRequiredService<ModelRegistry>();
         var finished = await registry.FinishPendingAsync(Clock.GetUtcNow().UtcDateTime - Grace, cancellationToken);
         if (finished > 0)
             logger.LogInformation("Registry sweep finished {Count} pending registrations, promotions or rollbacks", finished);
-        return finished;
     }
 }
